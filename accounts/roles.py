@@ -1,0 +1,45 @@
+"""Roles are Django groups with permissions. Each app lists what its roles may do here.
+
+`sync_roles()` runs after every migrate (see AccountsConfig.ready), so a deploy brings the groups up to date.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ImproperlyConfigured
+
+from accounts.models import ROLE_ADMIN, ROLE_FINANCE, ROLE_SALES, ROLE_VIEWER
+
+# Permissions as "app_label.codename". Later features add their own to these lists.
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    ROLE_ADMIN: [
+        "accounts.manage_partner",
+        "accounts.view_auditevent",
+        "accounts.view_outbox",
+    ],
+    ROLE_FINANCE: [],
+    ROLE_SALES: [],
+    ROLE_VIEWER: [],
+}
+
+
+def sync_roles(**_kwargs) -> None:
+    """Create the role groups and give each exactly the permissions listed for it."""
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
+    from django.contrib.auth.models import Group, Permission
+
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0)
+    wanted = {perm for perms in ROLE_PERMISSIONS.values() for perm in perms}
+    found = {
+        f"{p.content_type.app_label}.{p.codename}": p
+        for p in Permission.objects.select_related("content_type").filter(
+            codename__in=[w.split(".", 1)[1] for w in wanted]
+        )
+    }
+    missing = wanted - found.keys()
+    if missing:
+        raise ImproperlyConfigured(f"Unknown permissions in ROLE_PERMISSIONS: {', '.join(sorted(missing))}")
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        group.permissions.set([found[p] for p in perms])

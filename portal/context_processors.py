@@ -1,0 +1,53 @@
+"""The navigation and the signed-in user's partner and role, for templates/base.html."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+# (label, url name) or (label, [children]); the url name also marks the active entry.
+NAVIGATION = [
+    (_("Dashboard"), "portal:dashboard"),
+    (
+        _("Customers"),
+        [
+            (_("Customer list"), "customers:list"),
+            (_("Customer warnings"), "customers:warnings"),
+            (_("Association records"), "customers:associations"),
+            (_("Requests"), "customers:requests"),
+        ],
+    ),
+    (
+        _("Billing"),
+        [
+            (_("Adjustments"), "billing:adjustments"),
+            (_("Discounts"), "billing:discounts"),
+        ],
+    ),
+]
+
+
+def _entry(label, url_name, current):
+    return {"label": label, "url": reverse(url_name), "active": url_name == current}
+
+
+def shell(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"portal_demo": settings.PORTAL_DEMO}
+    match = getattr(request, "resolver_match", None)
+    current = match.view_name if match else ""
+    nav = []
+    for label, target in NAVIGATION:
+        if isinstance(target, list):
+            children = [_entry(c_label, c_url, current) for c_label, c_url in target]
+            nav.append({"label": label, "children": children, "active": any(c["active"] for c in children)})
+        else:
+            nav.append(_entry(label, target, current))
+    return {
+        "portal_demo": settings.PORTAL_DEMO,
+        "nav": nav,
+        "show_admin_link": user.is_staff or user.is_superuser,
+        "show_outbox_link": settings.PORTAL_DEMO and user.has_perm("accounts.view_outbox"),
+    }

@@ -1,0 +1,59 @@
+"""Masking of customers' personal data for lists and exports: 张**, 138****5678, a***@example.com."""
+
+from __future__ import annotations
+
+
+def mask_name(value: str | None) -> str:
+    """Keep the first character: 张伟 → 张*, 北京某某科技 → 北*****; Latin names likewise."""
+    if not value:
+        return ""
+    value = value.strip()
+    if len(value) == 1:
+        return "*"
+    return value[0] + "*" * min(len(value) - 1, 8)
+
+
+def mask_phone(value: str | None) -> str:
+    """Keep the first 3 and last 4 digits: 13812345678 → 138****5678; short numbers keep the last 2."""
+    if not value:
+        return ""
+    value = value.strip()
+    if len(value) >= 8:
+        return value[:3] + "****" + value[-4:]
+    if len(value) > 2:
+        return "*" * (len(value) - 2) + value[-2:]
+    return "*" * len(value)
+
+
+def mask_email(value: str | None) -> str:
+    """Keep the first character of the local part and the domain: alice@example.com → a***@example.com."""
+    if not value:
+        return ""
+    value = value.strip()
+    local, sep, domain = value.partition("@")
+    if not sep:
+        return mask_name(value)
+    return (local[:1] or "*") + "***@" + domain
+
+
+def mask_account_name(value: str | None) -> str:
+    """Keep the first 2 and the last character: hwc-abc123 → hw*******3."""
+    if not value:
+        return ""
+    value = value.strip()
+    if len(value) <= 3:
+        return value[:1] + "*" * (len(value) - 1)
+    return value[:2] + "*" * (len(value) - 3) + value[-1]
+
+
+MASKERS = {
+    "name": mask_name,
+    "account_name": mask_account_name,
+    "phone": mask_phone,
+    "email": mask_email,
+}
+
+
+def mask(kind: str, value: str | None) -> str:
+    """Mask value as the given kind of personal data (name, account_name, phone, email)."""
+    return MASKERS[kind](value)
