@@ -139,3 +139,141 @@ def client_for(client):
         return client
 
     return sign_in
+
+
+# --- a real Celery worker, as a separate process on the test database and the test Redis ------------------
+
+
+class WorkerProcess:
+    """`celery -A portal worker` in a subprocess that uses the test database; output goes to a log file."""
+
+    def __init__(self, env: dict[str, str], log_path):
+        self.env = env
+        self.log_path = log_path
+        self.proc = None
+
+    def start(self, timeout: float = 60) -> WorkerProcess:
+        import subprocess
+        import sys
+        import time
+        from pathlib import Path
+
+        import redis
+        from django.conf import settings
+
+        from portal.celery import HEARTBEAT_KEY
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        client.delete(HEARTBEAT_KEY)
+        log = open(self.log_path, "ab")  # noqa: SIM115  (closed with the process)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO", "--concurrency", "2",
+             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=Path(__file__).resolve().parent,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if client.get(HEARTBEAT_KEY) is not None:
+                return self
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"Celery worker did not start:\n{open(self.log_path).read()[-4000:]}")
+
+    def stop(self, *, kill: bool = False) -> None:
+        import signal
+
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+def worker_env(**overrides) -> dict[str, str]:
+    """The environment for a worker subprocess: the test database and Redis, plus overrides."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+            "REDIS_URL": settings.REDIS_URL,
+            "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+            "WORKER_HEARTBEAT_SECONDS": "1",
+            "DB_POOL": "0",
+        }
+    )
+    env.update({k: str(v) for k, v in overrides.items()})
+    return env
+
+
+@pytest.fixture
+def celery_worker_process(django_db_setup, tmp_path):
+    """A real Celery worker for one test (use with `transactional_db`: the worker sees committed rows only)."""
+    worker = WorkerProcess(worker_env(), tmp_path / "worker.log")
+    worker.start()
+    yield worker
+    worker.stop()
+
+
+# --- browser tests: Playwright driving Debian's Chromium, headless -----------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium for the session (Debian's; Playwright cannot download browsers here)."""
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make around it are
+    # ordinary blocking calls, so tell Django they are safe.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser context and page; page.base_url is the live server's address."""
+    context = browser.new_context(base_url=live_server.url, locale="zh-CN")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    console_errors: list[str] = []
+    page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
+    page.console_errors = console_errors
+    yield page
+    context.close()
+
+
+def sign_in(page, username: str, password: str = PASSWORD) -> None:
+    """Sign in through the login form."""
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)

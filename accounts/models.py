@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_otp.models import CooldownMixin, Device
 
+from accounts.tenancy import PartnerScopedQuerySet
+
 ROLE_ADMIN = "admin"
 ROLE_FINANCE = "finance"
 ROLE_SALES = "sales"
@@ -157,10 +159,7 @@ class User(AbstractUser):
         return self.role == ROLE_ADMIN
 
 
-class AuditEventQuerySet(models.QuerySet):
-    def for_partner(self, partner: Partner):
-        return self.filter(partner_id__in=partner.visible_partner_ids())
-
+class AuditEventQuerySet(PartnerScopedQuerySet):
     def update(self, **kwargs):
         raise TypeError("Audit events are immutable.")
 

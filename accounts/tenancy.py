@@ -6,15 +6,14 @@ fetch single objects through get_for_user_or_404 — never through an unscoped g
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TYPE_CHECKING
 
 from django.db import models
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from accounts.models import Partner
-
-M = TypeVar("M", bound=models.Model)
+if TYPE_CHECKING:
+    from accounts.models import Partner
 
 
 class PartnerScopedQuerySet(models.QuerySet):
@@ -50,6 +49,8 @@ def get_for_user_or_404(model_or_queryset, user, *, include_resellers: bool = Tr
 
 def get_partner_or_404(user, partner_id: int) -> Partner:
     """A partner the user may act for: its own, or one of its resellers for a distributor."""
+    from accounts.models import Partner
+
     partner = getattr(user, "partner", None)
     if partner is None or int(partner_id) not in partner.visible_partner_ids():
         raise Http404
