@@ -236,7 +236,8 @@ def browser():
     """One headless Chromium for the session (Debian's; Playwright cannot download browsers here)."""
     # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make around it are
     # ordinary blocking calls, so tell Django they are safe.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -255,6 +256,8 @@ def browser():
         )
         yield chromium
         chromium.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
 
 @pytest.fixture
