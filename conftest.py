@@ -73,9 +73,15 @@ def partners(db):
     from accounts.models import Partner
     from accounts.services import ensure_partner
 
-    dist = ensure_partner(upstream_id="demo-distributor", name="Demo Distributor", tier=Partner.Tier.DISTRIBUTOR)
-    ra = ensure_partner(upstream_id="ip-reseller-a", name="Reseller A", tier=Partner.Tier.RESELLER, parent=dist)
-    rb = ensure_partner(upstream_id="ip-reseller-b", name="Reseller B", tier=Partner.Tier.RESELLER, parent=dist)
+    dist = ensure_partner(
+        upstream_id="demo-distributor", name="Demo Distributor", tier=Partner.Tier.DISTRIBUTOR
+    )
+    ra = ensure_partner(
+        upstream_id="ip-reseller-a", name="Reseller A", tier=Partner.Tier.RESELLER, parent=dist
+    )
+    rb = ensure_partner(
+        upstream_id="ip-reseller-b", name="Reseller B", tier=Partner.Tier.RESELLER, parent=dist
+    )
     return {"dist": dist, "ra": ra, "rb": rb}
 
 
@@ -165,10 +171,23 @@ class WorkerProcess:
 
         client = redis.Redis.from_url(settings.REDIS_URL)
         client.delete(HEARTBEAT_KEY)
-        log = open(self.log_path, "ab")  # noqa: SIM115  (closed with the process)
+        log = open(self.log_path, "ab")  # noqa: SIM115  (the worker process owns it)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "portal", "worker", "--loglevel", "INFO", "--concurrency", "2",
-             "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "portal",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
             cwd=Path(__file__).resolve().parent,
             env=self.env,
             stdout=log,
@@ -182,7 +201,7 @@ class WorkerProcess:
                 break
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"Celery worker did not start:\n{open(self.log_path).read()[-4000:]}")
+        raise RuntimeError(f"Celery worker did not start:\n{Path(self.log_path).read_text()[-4000:]}")
 
     def stop(self, *, kill: bool = False) -> None:
         import signal
@@ -206,7 +225,8 @@ def worker_env(**overrides) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         {
-            "DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+            "DATABASE_URL": f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+            f"/{db['NAME']}",
             "REDIS_URL": settings.REDIS_URL,
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "WORKER_HEARTBEAT_SECONDS": "1",
@@ -219,7 +239,7 @@ def worker_env(**overrides) -> dict[str, str]:
 
 @pytest.fixture
 def celery_worker_process(django_db_setup, tmp_path):
-    """A real Celery worker for one test (use with `transactional_db`: the worker sees committed rows only)."""
+    """A real Celery worker for one test (with `transactional_db`: the worker sees committed rows only)."""
     worker = WorkerProcess(worker_env(), tmp_path / "worker.log")
     worker.start()
     yield worker

@@ -21,7 +21,10 @@ class StaffUserAdmin(UserAdmin):
     list_select_related = ["partner"]
     fieldsets = (
         *UserAdmin.fieldsets,
-        (_("Partner portal"), {"fields": ("partner", "phone", "time_zone", "notify_warning_digest", "notify_arrears")}),
+        (
+            _("Partner portal"),
+            {"fields": ("partner", "phone", "time_zone", "notify_warning_digest", "notify_arrears")},
+        ),
     )
     add_fieldsets = (
         *UserAdmin.add_fieldsets,
@@ -51,7 +54,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "partner", "actor_label", "action", "target_type", "target_id", "summary", "ip_address"]
+    list_display = [
+        "created_at",
+        "partner",
+        "actor_label",
+        "action",
+        "target_type",
+        "target_id",
+        "summary",
+        "ip_address",
+    ]
     list_filter = ["action", "partner", "created_at"]
     search_fields = ["actor_label", "summary", "target_id", "action"]
     date_hierarchy = "created_at"

@@ -8,9 +8,14 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Partner, User
 
-COMMON_TIME_ZONES = sorted(
-    z for z in zoneinfo.available_timezones() if z.startswith(("Asia/", "Europe/", "America/", "Australia/"))
-) + ["UTC"]
+COMMON_TIME_ZONES = [
+    *sorted(
+        z
+        for z in zoneinfo.available_timezones()
+        if z.startswith(("Asia/", "Europe/", "America/", "Australia/"))
+    ),
+    "UTC",
+]
 
 
 class LoginForm(AuthenticationForm):

@@ -63,7 +63,9 @@ class Partner(models.Model):
     require_step_up = models.BooleanField(
         _("verification code for sensitive operations"),
         default=False,
-        help_text=_("Ask for a one-time code before adjustments, switches, disassociations and offer changes."),
+        help_text=_(
+            "Ask for a one-time code before adjustments, switches, disassociations and offer changes."
+        ),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -170,7 +172,9 @@ class AuditEventQuerySet(PartnerScopedQuerySet):
 class AuditEvent(models.Model):
     """An immutable record of a sensitive action: who did what to which object, when, from where."""
 
-    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("partner"))
+    partner = models.ForeignKey(
+        Partner, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("partner")
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("actor")
     )
@@ -210,7 +214,9 @@ class Message(models.Model):
         EMAIL = "email", _("Email")
         SMS = "sms", _("SMS")
 
-    partner = models.ForeignKey(Partner, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("partner"))
+    partner = models.ForeignKey(
+        Partner, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("partner")
+    )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     recipient = models.CharField(_("to"), max_length=254, db_index=True)
     subject = models.CharField(_("subject"), max_length=300, blank=True)
@@ -252,7 +258,9 @@ class MessageCodeDevice(CooldownMixin, Device):
     class Meta:
         verbose_name = _("email/SMS code device")
         verbose_name_plural = _("email/SMS code devices")
-        constraints = [models.UniqueConstraint(fields=["user", "channel"], name="one_code_device_per_channel")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "channel"], name="one_code_device_per_channel")
+        ]
 
     def get_cooldown_duration(self) -> int:
         return settings.STEP_UP_RESEND_SECONDS

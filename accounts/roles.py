@@ -15,10 +15,29 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.manage_partner",
         "accounts.view_auditevent",
         "accounts.view_outbox",
+        "customers.view_customer",
+        "customers.reveal_customer",
+        "customers.export_customer",
+        "customers.assign_account_manager",
+        "customers.view_warning",
+        "customers.handle_warning",
+        "customers.view_all_warnings",
     ],
-    ROLE_FINANCE: [],
-    ROLE_SALES: [],
-    ROLE_VIEWER: [],
+    ROLE_FINANCE: [
+        "customers.view_customer",
+        "customers.reveal_customer",
+        "customers.export_customer",
+    ],
+    ROLE_SALES: [
+        "customers.view_customer",
+        "customers.reveal_customer",
+        "customers.export_customer",
+        "customers.view_warning",
+        "customers.handle_warning",
+    ],
+    ROLE_VIEWER: [
+        "customers.view_customer",
+    ],
 }
 
 

@@ -42,3 +42,33 @@ def ensure_staff_user(
     user.save()
     user.groups.set([Group.objects.get(name=role)])
     return user
+
+
+class TopPartnerMissing(Exception):
+    """The partner holding the upstream credentials has not been created yet."""
+
+
+def top_partner() -> Partner:
+    """The partner whose credentials the portal uses upstream (settings.UPSTREAM_PARTNER_ID)."""
+    from django.conf import settings
+
+    try:
+        return Partner.objects.get(upstream_id=settings.UPSTREAM_PARTNER_ID, parent__isnull=True)
+    except Partner.DoesNotExist:
+        raise TopPartnerMissing(
+            f"Create the partner with upstream id {settings.UPSTREAM_PARTNER_ID!r} first "
+            "(admin site, or manage.py seed_demo for the demo)."
+        ) from None
+
+
+def partner_for_scope(scope: str | None) -> Partner:
+    """The partner whose data an upstream scope holds: the top partner, or the reseller with that id."""
+    if scope is None:
+        return top_partner()
+    return Partner.objects.get(upstream_id=scope, parent__isnull=False)
+
+
+def upstream_scopes() -> list[str | None]:
+    """Every scope to sync: the top partner (None) and each of its resellers' indirect_partner_id."""
+    top = top_partner()
+    return [None, *top.resellers.order_by("upstream_id").values_list("upstream_id", flat=True)]

@@ -1,10 +1,10 @@
 """Step-up verification: a fresh one-time code before a sensitive operation.
 
-When the user's partner has `require_step_up` on, a sensitive form (allocate, reclaim, switch, disassociate,
-approve unbind, invalidate an offer) mixes in StepUpFormMixin: it adds a `code` field and accepts the form only
-with a valid code from one of the user's devices — an authenticator app (django-otp TOTP) or a 6-digit code
-sent by email or SMS (MessageCodeDevice). The page includes `includes/step_up_field.html`, whose buttons
-post to `accounts:step-up-send`.
+When the user's partner has `require_step_up` on, a sensitive form (allocate, reclaim, switch,
+disassociate, approve unbind, invalidate an offer) mixes in StepUpFormMixin. It adds a `code` field and
+accepts the form only with a valid code from one of the user's devices: an authenticator app
+(django-otp TOTP) or a 6-digit code sent by email or SMS (MessageCodeDevice). The page includes
+`includes/step_up_field.html`, whose buttons post to `accounts:step-up-send`.
 """
 
 from __future__ import annotations

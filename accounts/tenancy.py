@@ -35,9 +35,7 @@ class PartnerScopedQuerySet(models.QuerySet):
 def scoped(model_or_queryset, user, *, include_resellers: bool = True):
     """The rows of a model (or queryset) the user's partner may see."""
     queryset = (
-        model_or_queryset._default_manager.all()
-        if isinstance(model_or_queryset, type)
-        else model_or_queryset
+        model_or_queryset._default_manager.all() if isinstance(model_or_queryset, type) else model_or_queryset
     )
     return queryset.for_partner(getattr(user, "partner", None), include_resellers=include_resellers)
 

@@ -1,1 +1,197 @@
-"""Models of this app."""
+"""Balances, adjust records, commercial discounts and dedicated offers, mirrored from the upstream.
+
+Money is Decimal with 2 places (CNY yuan) everywhere.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Partner
+from accounts.tenancy import PartnerScopedQuerySet
+from customers.models import Customer
+
+MONEY = {"max_digits": 16, "decimal_places": 2}
+
+
+class PartnerAccount(models.Model):
+    """One of a partner's accounts (balance, credit, bonus, deposit) from ListPartnerBalances."""
+
+    class AccountType(models.IntegerChoices):
+        BALANCE = 1, _("Balance")
+        CREDIT = 2, _("Credit")
+        BONUS = 5, _("Bonus")
+        DEPOSIT = 7, _("Deposit")
+        ALLOCATABLE = 8, _("Allocatable")
+
+    partner = models.ForeignKey(
+        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="accounts"
+    )
+    account_id = models.CharField(_("account ID"), max_length=64)
+    account_type = models.SmallIntegerField(_("account type"), choices=AccountType.choices)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    designated_amount = models.DecimalField(_("designated amount"), default=0, **MONEY)
+    credit_amount = models.DecimalField(_("credit amount"), default=0, **MONEY)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    updated_at = models.DateTimeField(_("last changed"), default=timezone.now)
+
+    objects = PartnerScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("partner account")
+        verbose_name_plural = _("partner accounts")
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "account_type"], name="one_account_per_type")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner} {self.get_account_type_display()}"
+
+    @property
+    def available(self):
+        """What may be allocated from this account: amount minus designated amount."""
+        return self.amount - self.designated_amount
+
+
+class CustomerAccount(models.Model):
+    """A resale customer's consumption account, from ListCustomersBalancesDetail."""
+
+    customer = models.OneToOneField(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="account"
+    )
+    partner = models.ForeignKey(
+        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="+"
+    )
+    amount = models.DecimalField(_("available amount"), **MONEY)
+    debt_amount = models.DecimalField(_("debt"), default=0, **MONEY)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    updated_at = models.DateTimeField(_("last changed"), default=timezone.now)
+
+    objects = PartnerScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("customer account")
+        verbose_name_plural = _("customer accounts")
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.amount}"
+
+
+class AdjustRecord(models.Model):
+    """An allocation, reclaim or unbind reclaim as the upstream recorded it (ListPartnerAdjustRecords)."""
+
+    class OperationType(models.TextChoices):
+        ALLOCATE = "SOURCE_OPERATION_BEADJUST", _("Allocate")
+        RECLAIM = "SOURCE_OPERATION_BERETRIEVE", _("Reclaim")
+        UNBIND = "SOURCE_OPERATION_BEUNBIND", _("Reclaim on disassociation")
+
+    partner = models.ForeignKey(
+        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="+"
+    )
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    customer_upstream_id = models.CharField(_("customer ID"), max_length=64, db_index=True)
+    customer_name = models.CharField(_("customer name"), max_length=200, blank=True)
+    trans_id = models.CharField(_("transaction ID"), max_length=128, unique=True)
+    operation_type = models.CharField(_("operation type"), max_length=40, choices=OperationType.choices)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    apply_scene = models.CharField(_("scene"), max_length=64, blank=True)
+    operation_time = models.DateTimeField(_("operation time"), db_index=True)
+    memo = models.CharField(_("memo"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("first synced"), default=timezone.now)
+
+    objects = PartnerScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("adjust record")
+        verbose_name_plural = _("adjust records")
+        ordering = ["-operation_time", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_operation_type_display()} {self.amount} {self.customer_upstream_id}"
+
+
+class CommercialDiscount(models.Model):
+    """A commercial discount (商务折扣) in force for a customer; read-only, synced."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING", _("Pending")
+        EFFECTIVE = "EFFECTIVE", _("Effective")
+        EXPIRED = "EXPIRED", _("Expired")
+        INVALID = "INVALID", _("Invalid")
+
+    partner = models.ForeignKey(
+        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="+"
+    )
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    customer_upstream_id = models.CharField(_("customer ID"), max_length=64, db_index=True)
+    discount_id = models.CharField(_("discount ID"), max_length=64, unique=True)
+    business_name = models.CharField(_("business name"), max_length=200)
+    discount_type = models.IntegerField(_("discount type"), null=True, blank=True)
+    discount_rate = models.DecimalField(
+        _("discount rate"), max_digits=6, decimal_places=4, null=True, blank=True
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices)
+    effective_time = models.DateTimeField(_("effective time"), null=True, blank=True)
+    expire_time = models.DateTimeField(_("expiry time"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("last changed"), default=timezone.now)
+
+    objects = PartnerScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("commercial discount")
+        verbose_name_plural = _("commercial discounts")
+        ordering = ["-effective_time", "-id"]
+
+    def __str__(self) -> str:
+        return self.business_name
+
+
+class DedicatedOffer(models.Model):
+    """A dedicated offer (专属优惠) bound to one customer account."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "ACTIVE", _("Active")
+        INVALIDATED = "INVALIDATED", _("Invalidated")
+        EXPIRED = "EXPIRED", _("Expired")
+
+    partner = models.ForeignKey(
+        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="+"
+    )
+    offer_id = models.CharField(_("offer ID"), max_length=64, unique=True)
+    name = models.CharField(_("offer name"), max_length=200)
+    customer_account_name = models.CharField(_("customer account"), max_length=100)
+    product_ids = models.JSONField(_("products"), default=list)
+    effective_time = models.DateTimeField(_("effective time"), null=True, blank=True)
+    expire_time = models.DateTimeField(_("expiry time"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices)
+    updated_at = models.DateTimeField(_("last changed"), default=timezone.now)
+
+    objects = PartnerScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("dedicated offer")
+        verbose_name_plural = _("dedicated offers")
+        ordering = ["-effective_time", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "name"], name="offer_name_unique_per_partner")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

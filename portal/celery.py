@@ -5,6 +5,7 @@ The worker also writes a heartbeat to Redis (see WorkerHeartbeat) that /healthz 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -42,10 +43,9 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
         ttl = settings.WORKER_HEARTBEAT_STALE
 
         def beat():
-            try:
+            # Redis down: /healthz reports it; the next beat tries again.
+            with contextlib.suppress(redis.RedisError):
                 write_heartbeat(client, ttl)
-            except redis.RedisError:
-                pass  # Redis down: /healthz reports it; the next beat tries again.
 
         beat()
         self.tref = worker.timer.call_repeatedly(interval, beat)

@@ -18,7 +18,7 @@ from portal.lib.env import env_bool, env_float, env_int, env_list, env_str, env_
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", True)
-DEV_SECRET_KEY = "portal-development-secret-do-not-use-in-production"
+DEV_SECRET_KEY = "portal-development-secret-do-not-use-in-production"  # noqa: S105
 SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
 if not DEBUG and (SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 32):
     raise ImproperlyConfigured(
@@ -254,7 +254,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3600, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60 if CELERY_TASK_TIME_LIMIT > 120 else None
 # Above the longest task, so that a task still running is not handed to a second worker.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 600, minimum=5)
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
@@ -262,10 +264,34 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / "var" / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict = {}
+# Pull schedule: (dataset, every N seconds). Each entry expires before the next one is due, so a backlog
+# never piles up behind a slow run.
+SYNC_SCHEDULE = {
+    "indirect_partners": 600,
+    "customers": 300,
+    "partner_balances": 60,
+    "customer_balances": 120,
+    "adjust_records": 60,
+    "warnings": 30,
+    "association_records": 120,
+    "commercial_discounts": 900,
+    "dedicated_offers": 600,
+}
+CELERY_BEAT_SCHEDULE: dict = {
+    f"sync-{name}": {
+        "task": "upstream.sync_dataset",
+        "schedule": float(seconds),
+        "args": [name],
+        "options": {"expires": seconds * 0.9},
+    }
+    for name, seconds in SYNC_SCHEDULE.items()
+}
 # The worker writes a heartbeat to Redis this often; /healthz calls it down after WORKER_HEARTBEAT_STALE.
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
 WORKER_HEARTBEAT_STALE = env_int("WORKER_HEARTBEAT_STALE", 45, minimum=2)
+
+# A sync run with no progress for this long is taken as dead (its worker stopped) and may be restarted.
+SYNC_STALE_SECONDS = env_int("SYNC_STALE_SECONDS", 180, minimum=5)
 
 # Customer personal data: reveals per user per window before refusing.
 REVEAL_LIMIT = env_int("REVEAL_LIMIT", 30, minimum=1)

@@ -1,4 +1,4 @@
-"""Write .env from .env.example on first run, with a fresh random SECRET_KEY. Leaves an existing .env alone."""
+"""Write .env from .env.example on first run, with a fresh random SECRET_KEY; an existing .env stays."""
 
 from __future__ import annotations
 

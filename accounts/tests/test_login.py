@@ -74,14 +74,22 @@ class TestSignIn:
         client = client_for(ra_admin)
         response = client.post(
             "/accounts/password/",
-            {"old_password": "wrong", "new_password1": "a-Much-better-pw-42", "new_password2": "a-Much-better-pw-42"},
+            {
+                "old_password": "wrong",
+                "new_password1": "a-Much-better-pw-42",
+                "new_password2": "a-Much-better-pw-42",
+            },
         )
         assert response.status_code == 200
         ra_admin.refresh_from_db()
         assert ra_admin.check_password(PASSWORD)
         response = client.post(
             "/accounts/password/",
-            {"old_password": PASSWORD, "new_password1": "a-Much-better-pw-42", "new_password2": "a-Much-better-pw-42"},
+            {
+                "old_password": PASSWORD,
+                "new_password1": "a-Much-better-pw-42",
+                "new_password2": "a-Much-better-pw-42",
+            },
         )
         assert response.status_code == 302
         ra_admin.refresh_from_db()

@@ -56,7 +56,9 @@ class TestStepUp:
     def test_a_code_expires_after_five_minutes(self, ra_finance, requiring):
         device = stepup.send_code(ra_finance, "email")
         code = _last_code(ra_finance.email)
-        MessageCodeDevice.objects.filter(pk=device.pk).update(valid_until=timezone.now() - timedelta(seconds=1))
+        MessageCodeDevice.objects.filter(pk=device.pk).update(
+            valid_until=timezone.now() - timedelta(seconds=1)
+        )
         assert not stepup.verify(ra_finance, code)
 
     def test_five_wrong_codes_burn_the_code(self, ra_finance, requiring):
@@ -90,9 +92,13 @@ class TestStepUp:
 
     def test_the_send_button_answers_a_status_part(self, client_for, ra_finance, requiring):
         client = client_for(ra_finance)
-        response = client.post(reverse("accounts:step-up-send"), {"channel": "email"}, headers={"HX-Request": "true"})
+        response = client.post(
+            reverse("accounts:step-up-send"), {"channel": "email"}, headers={"HX-Request": "true"}
+        )
         assert response.status_code == 200 and b"step-up-status ok" in response.content
-        again = client.post(reverse("accounts:step-up-send"), {"channel": "email"}, headers={"HX-Request": "true"})
+        again = client.post(
+            reverse("accounts:step-up-send"), {"channel": "email"}, headers={"HX-Request": "true"}
+        )
         assert b"step-up-status error" in again.content
         assert client.get(reverse("accounts:step-up-send")).status_code == 405
 
@@ -110,7 +116,8 @@ class TestProfile:
 
     def test_a_bad_phone_number_is_refused_and_nothing_changes(self, client_for, ra_sales):
         response = client_for(ra_sales).post(
-            reverse("accounts:profile"), {"email": "s@example.com", "phone": "call me", "time_zone": "Asia/Shanghai"}
+            reverse("accounts:profile"),
+            {"email": "s@example.com", "phone": "call me", "time_zone": "Asia/Shanghai"},
         )
         assert response.status_code == 200 and b"has-error" in response.content
         ra_sales.refresh_from_db()
@@ -131,7 +138,9 @@ class TestProfile:
 
 
 class TestOutbox:
-    def test_the_demo_outbox_shows_the_tenants_messages_to_admins(self, client_for, ra_admin, ra_finance, requiring):
+    def test_the_demo_outbox_shows_the_tenants_messages_to_admins(
+        self, client_for, ra_admin, ra_finance, requiring
+    ):
         stepup.send_code(ra_finance, "email")
         page = client_for(ra_admin).get("/dev/outbox/")
         assert page.status_code == 200 and ra_finance.email.encode() in page.content

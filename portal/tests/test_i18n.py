@@ -77,7 +77,9 @@ def test_dates_are_shown_in_the_users_time_zone(client_for, ra_admin, partners):
 
     from accounts.models import AuditEvent
 
-    AuditEvent.objects.create(partner=partners["ra"], action="tz-check", created_at=datetime(2026, 1, 1, 16, 30, tzinfo=UTC))
+    AuditEvent.objects.create(
+        partner=partners["ra"], action="tz-check", created_at=datetime(2026, 1, 1, 16, 30, tzinfo=UTC)
+    )
     client = client_for(ra_admin)
     assert "2026-01-02 00:30" in client.get("/accounts/audit/?action=tz-check").content.decode()
     ra_admin.time_zone = "Europe/London"

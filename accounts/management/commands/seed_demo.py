@@ -9,7 +9,7 @@ from accounts.models import ROLE_ADMIN, ROLE_FINANCE, ROLE_SALES, Partner
 from accounts.roles import sync_roles
 from accounts.services import ensure_partner, ensure_staff_user
 
-DEMO_PASSWORD = "portal-demo"
+DEMO_PASSWORD = "portal-demo"  # noqa: S105  (the documented demo password)
 
 # (username, partner key, role, phone)
 DEMO_STAFF = [
@@ -29,11 +29,17 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         sync_roles()
-        dist = ensure_partner(upstream_id="demo-distributor", name="Demo Distributor", tier=Partner.Tier.DISTRIBUTOR)
+        dist = ensure_partner(
+            upstream_id="demo-distributor", name="Demo Distributor", tier=Partner.Tier.DISTRIBUTOR
+        )
         partners = {
             "dist": dist,
-            "ra": ensure_partner(upstream_id="ip-reseller-a", name="Reseller A", tier=Partner.Tier.RESELLER, parent=dist),
-            "rb": ensure_partner(upstream_id="ip-reseller-b", name="Reseller B", tier=Partner.Tier.RESELLER, parent=dist),
+            "ra": ensure_partner(
+                upstream_id="ip-reseller-a", name="Reseller A", tier=Partner.Tier.RESELLER, parent=dist
+            ),
+            "rb": ensure_partner(
+                upstream_id="ip-reseller-b", name="Reseller B", tier=Partner.Tier.RESELLER, parent=dist
+            ),
         }
         for username, key, role, phone in DEMO_STAFF:
             ensure_staff_user(

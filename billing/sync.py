@@ -1,0 +1,235 @@
+"""Sync mappings of the billing app: balances, adjust records, commercial discounts, dedicated offers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from accounts.services import upstream_scopes
+from billing.models import AdjustRecord, CommercialDiscount, CustomerAccount, DedicatedOffer, PartnerAccount
+from customers.models import AssociationType, Customer
+from customers.sync import _advance, _since, customer_ids_by_upstream_id, scope_partner_id
+from upstream.sync import Dataset, SyncContext, paginate, register
+from upstream.upsert import bulk_upsert
+
+BALANCE_BATCH = 100  # ListCustomersBalancesDetail takes 1–100 customers
+
+
+# --- partner balances ---------------------------------------------------------------------------------------
+
+
+def fetch_partner_balances(ctx: SyncContext):
+    page = ctx.client.list_partner_balances(indirect_partner_id=ctx.scope)
+    ctx.expect(len(page.items))
+    yield page.items
+
+
+def apply_partner_balances(ctx: SyncContext, items) -> tuple[int, int]:
+    partner_id = scope_partner_id(ctx)
+    rows = [
+        {
+            "partner_id": partner_id,
+            "account_type": b.account_type,
+            "account_id": b.account_id or "",
+            "amount": b.amount,
+            "designated_amount": b.designated_amount,
+            "credit_amount": b.credit_amount,
+            "currency": b.currency or "CNY",
+        }
+        for b in items
+        if b.account_type is not None
+    ]
+    return bulk_upsert(PartnerAccount, rows, key=("partner_id", "account_type"), touch=("updated_at",))
+
+
+PARTNER_BALANCES = register(
+    Dataset(
+        name="partner_balances",
+        fetch=fetch_partner_balances,
+        apply=apply_partner_balances,
+        scopes=upstream_scopes,
+        order=50,
+    )
+)
+
+
+# --- customer balances --------------------------------------------------------------------------------------
+
+
+def fetch_customer_balances(ctx: SyncContext):
+    """Ask for the balances of this scope's associated resale customers, 100 at a time (keyset order)."""
+    customers = Customer.objects.filter(
+        partner_id=scope_partner_id(ctx),
+        association_type=AssociationType.RESALE,
+        disassociated_at__isnull=True,
+    ).order_by("customer_id")
+    ctx.expect(customers.count())
+    last = ""
+    while True:
+        ids = list(
+            customers.filter(customer_id__gt=last).values_list("customer_id", flat=True)[:BALANCE_BATCH]
+        )
+        if not ids:
+            return
+        yield ctx.client.list_customers_balances(ids, indirect_partner_id=ctx.scope).items
+        last = ids[-1]
+
+
+def apply_customer_balances(ctx: SyncContext, items) -> tuple[int, int]:
+    partner_id = scope_partner_id(ctx)
+    customers = customer_ids_by_upstream_id(b.customer_id for b in items)
+    rows = [
+        {
+            "customer_id": customers[b.customer_id],
+            "partner_id": partner_id,
+            "amount": b.amount,
+            "debt_amount": b.debt_amount,
+            "currency": b.currency or "CNY",
+        }
+        for b in items
+        if b.customer_id in customers
+    ]
+    return bulk_upsert(CustomerAccount, rows, key="customer_id", touch=("updated_at",))
+
+
+CUSTOMER_BALANCES = register(
+    Dataset(
+        name="customer_balances",
+        fetch=fetch_customer_balances,
+        apply=apply_customer_balances,
+        scopes=upstream_scopes,
+        order=60,
+    )
+)
+
+
+# --- adjust records -----------------------------------------------------------------------------------------
+
+
+def fetch_adjust_records(ctx: SyncContext):
+    since = _since(ctx)
+    yield from paginate(
+        ctx,
+        lambda offset, limit: ctx.client.list_adjust_records(
+            indirect_partner_id=ctx.scope, operation_time_begin=since, offset=offset, limit=limit
+        ),
+    )
+
+
+def apply_adjust_records(ctx: SyncContext, items) -> tuple[int, int]:
+    partner_id = scope_partner_id(ctx)
+    customers = customer_ids_by_upstream_id(r.customer_id for r in items)
+    rows = [
+        {
+            "trans_id": r.trans_id,
+            "partner_id": partner_id,
+            "customer_id": customers.get(r.customer_id),
+            "customer_upstream_id": r.customer_id or "",
+            "customer_name": r.customer_name or "",
+            "operation_type": r.operation_type,
+            "amount": r.amount,
+            "currency": r.currency or "CNY",
+            "apply_scene": r.apply_scene or "",
+            "operation_time": r.operation_time,
+            "memo": r.memo or "",
+        }
+        for r in items
+    ]
+    _advance(ctx, [r.operation_time for r in items])
+    return bulk_upsert(AdjustRecord, rows, key="trans_id", insert_only={"created_at": timezone.now()})
+
+
+ADJUST_RECORDS = register(
+    Dataset(
+        name="adjust_records",
+        fetch=fetch_adjust_records,
+        apply=apply_adjust_records,
+        scopes=upstream_scopes,
+        incremental=True,
+        full_every=timedelta(hours=6),
+        order=70,
+    )
+)
+
+
+# --- commercial discounts and dedicated offers --------------------------------------------------------------
+
+
+def fetch_commercial_discounts(ctx: SyncContext):
+    yield from paginate(
+        ctx,
+        lambda offset, limit: ctx.client.list_commercial_discounts(
+            indirect_partner_id=ctx.scope, offset=offset, limit=limit
+        ),
+    )
+
+
+def apply_commercial_discounts(ctx: SyncContext, items) -> tuple[int, int]:
+    partner_id = scope_partner_id(ctx)
+    customers = customer_ids_by_upstream_id(d.customer_id for d in items)
+    rows = [
+        {
+            "discount_id": d.discount_id,
+            "partner_id": partner_id,
+            "customer_id": customers.get(d.customer_id),
+            "customer_upstream_id": d.customer_id or "",
+            "business_name": d.business_name or "",
+            "discount_type": d.discount_type,
+            "discount_rate": d.discount_rate,
+            "status": d.status,
+            "effective_time": d.effective_time,
+            "expire_time": d.expire_time,
+        }
+        for d in items
+    ]
+    return bulk_upsert(CommercialDiscount, rows, key="discount_id", touch=("updated_at",))
+
+
+COMMERCIAL_DISCOUNTS = register(
+    Dataset(
+        name="commercial_discounts",
+        fetch=fetch_commercial_discounts,
+        apply=apply_commercial_discounts,
+        scopes=upstream_scopes,
+        order=80,
+    )
+)
+
+
+def fetch_dedicated_offers(ctx: SyncContext):
+    yield from paginate(
+        ctx,
+        lambda offset, limit: ctx.client.list_dedicated_offers(
+            indirect_partner_id=ctx.scope, offset=offset, limit=limit
+        ),
+    )
+
+
+def apply_dedicated_offers(ctx: SyncContext, items) -> tuple[int, int]:
+    partner_id = scope_partner_id(ctx)
+    rows = [
+        {
+            "offer_id": o.offer_id,
+            "partner_id": partner_id,
+            "name": o.name,
+            "customer_account_name": o.customer_account_name or "",
+            "product_ids": list(o.product_ids),
+            "effective_time": o.effective_time,
+            "expire_time": o.expire_time,
+            "status": o.status,
+        }
+        for o in items
+    ]
+    return bulk_upsert(DedicatedOffer, rows, key="offer_id", touch=("updated_at",))
+
+
+DEDICATED_OFFERS = register(
+    Dataset(
+        name="dedicated_offers",
+        fetch=fetch_dedicated_offers,
+        apply=apply_dedicated_offers,
+        scopes=upstream_scopes,
+        order=90,
+    )
+)

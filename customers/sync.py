@@ -1,0 +1,246 @@
+"""Sync mappings of the customers app: customers, warnings and association records.
+
+Each dataset runs once per scope — the top partner and each reseller (indirect_partner_id) — and stores
+rows under the partner that scope belongs to.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.services import partner_for_scope, upstream_scopes
+from customers.models import AssociationEvent, Customer, Warning
+from upstream.sync import Dataset, SyncContext, paginate, register
+from upstream.upsert import bulk_upsert
+
+# Incremental runs ask again for a little before the last seen time: rows that share a second with the last
+# one, or arrive late, are not missed (the upsert makes the overlap harmless).
+OVERLAP = timedelta(minutes=5)
+
+
+def scope_partner_id(ctx: SyncContext) -> int:
+    if "partner_id" not in ctx.cache:
+        ctx.cache["partner_id"] = partner_for_scope(ctx.scope).pk
+    return ctx.cache["partner_id"]
+
+
+def customer_ids_by_upstream_id(upstream_ids) -> dict[str, int]:
+    """One query: the portal ids of the customers with these upstream ids."""
+    return dict(Customer.objects.filter(customer_id__in=set(upstream_ids)).values_list("customer_id", "id"))
+
+
+def _since(ctx: SyncContext):
+    if ctx.full or not ctx.cursor:
+        return None
+    from datetime import datetime
+
+    return datetime.fromisoformat(ctx.cursor) - OVERLAP
+
+
+def _advance(ctx: SyncContext, times) -> None:
+    latest = max((t for t in times if t is not None), default=None)
+    if latest is not None:
+        current = ctx.new_cursor or ctx.cursor
+        if current is None or latest.isoformat() > current:
+            ctx.new_cursor = latest.isoformat()
+
+
+# --- customers ----------------------------------------------------------------------------------------------
+
+
+def fetch_customers(ctx: SyncContext):
+    yield from paginate(
+        ctx,
+        lambda offset, limit: ctx.client.list_sub_customers(
+            indirect_partner_id=ctx.scope, offset=offset, limit=limit
+        ),
+    )
+
+
+def apply_customers(ctx: SyncContext, items) -> tuple[int, int]:
+    partner_id = scope_partner_id(ctx)
+    rows = [
+        {
+            "customer_id": c.customer_id,
+            "partner_id": partner_id,
+            "name": c.name or "",
+            "account_name": c.account_name or "",
+            "phone": c.telephone or "",
+            "email": c.email or "",
+            "country_code": c.country_code or "",
+            "association_type": c.association_type,
+            "associated_on": c.associated_on,
+            "label": c.label or "",
+            "customer_level": c.customer_level or "",
+            "verified_status": c.verified_status,
+            "customer_type": c.customer_type,
+            "frozen_status": c.is_frozen or 0,
+            "upstream_account_manager": c.account_manager_name or "",
+            "disassociated_at": None,
+        }
+        for c in items
+    ]
+    created, updated = bulk_upsert(
+        Customer, rows, key="customer_id", touch=("updated_at",), insert_only={"created_at": timezone.now()}
+    )
+    _link_account_managers(partner_id, [c.customer_id for c in items])
+    return created, updated
+
+
+def _link_account_managers(partner_id: int, upstream_ids: list[str]) -> None:
+    """Give customers without an account manager the staff user the upstream names (same partner).
+
+    The portal owns the assignment afterwards (staff may reassign); the sync fills only empty ones.
+    """
+    customer_table = Customer._meta.db_table
+    user_table = User._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {customer_table} AS c SET account_manager_id = u.id
+            FROM {user_table} AS u
+            WHERE c.partner_id = %s AND c.account_manager_id IS NULL AND c.upstream_account_manager <> ''
+              AND u.username = c.upstream_account_manager AND u.partner_id = c.partner_id AND u.is_active
+              AND c.customer_id = ANY(%s)
+            """,  # noqa: S608  (table names come from model meta, values are parameters)
+            [partner_id, upstream_ids],
+        )
+
+
+def customers_gone(ctx: SyncContext, seen_keys) -> int:
+    """Customers of this scope that no longer appear upstream are marked disassociated, never deleted."""
+    now = timezone.now()
+    return (
+        Customer.objects.filter(partner_id=scope_partner_id(ctx), disassociated_at__isnull=True)
+        .exclude(customer_id__in=seen_keys)
+        .update(disassociated_at=now, updated_at=now)
+    )
+
+
+CUSTOMERS = register(
+    Dataset(
+        name="customers",
+        fetch=fetch_customers,
+        apply=apply_customers,
+        scopes=upstream_scopes,
+        key=lambda c: c.customer_id,
+        on_vanished=customers_gone,
+        order=20,
+    )
+)
+
+
+# --- warnings -----------------------------------------------------------------------------------------------
+
+
+def fetch_warnings(ctx: SyncContext):
+    since = _since(ctx)
+    yield from paginate(
+        ctx,
+        lambda offset, limit: ctx.client.list_customer_warnings(
+            indirect_partner_id=ctx.scope, send_time_begin=since, offset=offset, limit=limit
+        ),
+    )
+
+
+def apply_warnings(ctx: SyncContext, items) -> tuple[int, int]:
+    partner_id = scope_partner_id(ctx)
+    customers = customer_ids_by_upstream_id(w.customer_id for w in items)
+    rows = [
+        {
+            "warning_id": w.warning_id,
+            "partner_id": partner_id,
+            "customer_id": customers.get(w.customer_id),
+            "customer_upstream_id": w.customer_id,
+            "scene_name": w.scene_name or "",
+            "category": w.category,
+            "title": w.title or "",
+            "content": w.content or "",
+            "send_time": w.send_time,
+            "status": w.status,
+            "handle_result": w.handle_result or "",
+            "handled_at": w.handled_at,
+        }
+        for w in items
+    ]
+    # Warnings handled in the portal whose result is not yet confirmed upstream keep their local handling:
+    # the upstream still says PENDING until the push lands, and must not undo the user's work meanwhile.
+    held = {
+        local["warning_id"]: local
+        for local in Warning.objects.filter(
+            warning_id__in=[row["warning_id"] for row in rows], push_pending=True
+        ).values("warning_id", "status", "handle_result", "handled_at")
+    }
+    for row in rows:
+        local = held.get(row["warning_id"])
+        if local is not None:
+            row.update(status=local["status"], handle_result=local["handle_result"], handled_at=local["handled_at"])
+    _advance(ctx, [w.send_time for w in items])
+    return bulk_upsert(
+        Warning, rows, key="warning_id", touch=("updated_at",), insert_only={"created_at": timezone.now()}
+    )
+
+
+WARNINGS = register(
+    Dataset(
+        name="warnings",
+        fetch=fetch_warnings,
+        apply=apply_warnings,
+        scopes=upstream_scopes,
+        incremental=True,
+        full_every=timedelta(minutes=30),
+        order=30,
+    )
+)
+
+
+# --- association records ------------------------------------------------------------------------------------
+
+
+def fetch_association_records(ctx: SyncContext):
+    since = _since(ctx)
+    yield from paginate(
+        ctx,
+        lambda offset, limit: ctx.client.list_association_records(
+            indirect_partner_id=ctx.scope, operation_time_begin=since, offset=offset, limit=limit
+        ),
+    )
+
+
+def apply_association_records(ctx: SyncContext, items) -> tuple[int, int]:
+    partner_id = scope_partner_id(ctx)
+    customers = customer_ids_by_upstream_id(r.customer_id for r in items)
+    rows = [
+        {
+            "record_id": r.record_id,
+            "partner_id": partner_id,
+            "customer_id": customers.get(r.customer_id),
+            "customer_upstream_id": r.customer_id,
+            "operation": r.operation_type,
+            "association_type": r.association_type or "",
+            "from_association_type": r.from_association_type or "",
+            "occurred_at": r.operation_time,
+            "initiator": r.initiator or "",
+            "source": AssociationEvent.Source.UPSTREAM,
+        }
+        for r in items
+    ]
+    _advance(ctx, [r.operation_time for r in items])
+    return bulk_upsert(AssociationEvent, rows, key="record_id", insert_only={"created_at": timezone.now()})
+
+
+ASSOCIATION_RECORDS = register(
+    Dataset(
+        name="association_records",
+        fetch=fetch_association_records,
+        apply=apply_association_records,
+        scopes=upstream_scopes,
+        incremental=True,
+        full_every=timedelta(hours=6),
+        order=40,
+    )
+)

@@ -1,0 +1,211 @@
+"""Typed errors of the upstream client.
+
+Every failure of an upstream call is an UpstreamError; the subclass says what the caller may do about it
+(retry later, fix the input, reconcile before resending). Messages are written for partner staff, since
+views show them, and carry the upstream's code and request id for support.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
+
+class UpstreamError(Exception):
+    """An upstream call failed; `error_code`/`error_msg` are the upstream's own when it sent a body."""
+
+    default_message = _("The cloud platform rejected the request.")
+
+    def __init__(
+        self,
+        message: Any = None,
+        *,
+        error_code: str | None = None,
+        error_msg: str | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+        operation: str | None = None,
+    ) -> None:
+        self.error_code = error_code
+        self.error_msg = error_msg
+        self.status = status
+        self.request_id = request_id
+        self.operation = operation
+        self.message = message or self._compose()
+        super().__init__(self.message)
+
+    def _compose(self) -> Any:
+        # Lazy: rendered in the language of whoever reads it (a view, a log line).
+        if self.error_msg:
+            return format_lazy("{} ({})", self.default_message, self.error_msg)
+        return self.default_message
+
+    def __str__(self) -> str:
+        details = [
+            f"{label} {value}"
+            for label, value in (
+                ("operation", self.operation),
+                ("HTTP", self.status),
+                ("code", self.error_code),
+                ("request id", self.request_id),
+            )
+            if value
+        ]
+        return f"{self.message} [{', '.join(details)}]" if details else str(self.message)
+
+
+# --- transport and protocol ---------------------------------------------------------------------------
+
+
+class RateLimited(UpstreamError):
+    """HTTP 429 (CBC.0250) that retries did not get past; `retry_after` is the server's hint in seconds."""
+
+    default_message = _("The cloud platform is limiting the request rate; try again in a moment.")
+
+    def __init__(self, message: str | None = None, *, retry_after: float | None = None, **kwargs) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+class AuthenticationFailed(UpstreamError):
+    """HTTP 401: the access key, secret key or clock is wrong."""
+
+    default_message = _(
+        "The cloud platform did not accept the portal's credentials: check the access key, the secret key "
+        "and the server clock."
+    )
+
+
+class UpstreamUnavailable(UpstreamError):
+    """The upstream could not be reached or kept failing (reads: retries exhausted); nothing was changed."""
+
+    default_message = _("The cloud platform is not reachable at the moment; try again later.")
+
+
+class OutcomeUnknown(UpstreamError):
+    """A change was sent but no answer came back (timeout, dropped connection, 5xx).
+
+    The upstream may or may not have applied it. Never resend blindly: reconcile first (for fund
+    adjustments, look the transaction up in the adjust records).
+    """
+
+    default_message = _(
+        "The cloud platform did not confirm the change: it may or may not have been applied. "
+        "It will be checked before anything is sent again."
+    )
+
+
+class UnsupportedOperation(UpstreamError):
+    """An operation this project adds (**ext**) was called against the real platform, which has no API for it.
+
+    Raised before any HTTP request is made.
+    """
+
+    def __init__(self, operation: str, endpoint: str | None = None) -> None:
+        message = format_lazy(
+            _(
+                "{operation} is not available on the real cloud platform ({endpoint}): it has no public API "
+                "for this operation (it is done in the platform's partner console). Only the bundled "
+                "simulator offers it."
+            ),
+            operation=operation,
+            endpoint=endpoint or _("unknown endpoint"),
+        )
+        super().__init__(message, operation=operation)
+
+
+class InvalidResponse(UpstreamError):
+    """The upstream answered with something that is not the contract's JSON."""
+
+    default_message = _("The cloud platform sent a response the portal could not read.")
+
+
+# --- business errors (by error code) -------------------------------------------------------------------
+
+
+class ValidationRejected(UpstreamError):
+    """HTTP 400 / CBC.0100: the upstream found a parameter invalid."""
+
+    default_message = _("The cloud platform rejected a value in the request.")
+
+
+class AccessDenied(UpstreamError):
+    """HTTP 403 / CBC.0151: the credentials may not call this operation."""
+
+    default_message = _("The cloud platform denied access to this operation for the portal's account.")
+
+
+class InsufficientBalance(UpstreamError):
+    """CBC.5003: the account to take the money from does not hold enough."""
+
+    default_message = _("The account does not have enough available balance for this amount.")
+
+
+class NoRightOnCustomer(UpstreamError):
+    """CBC.5004: the customer is not (or no longer) associated with this partner."""
+
+    default_message = _("The partner has no right to act on this customer (it may no longer be associated).")
+
+
+class AssociationTypeNotAllowed(UpstreamError):
+    """CBC.5024: the customer's association type does not allow this operation (e.g. a discount on resale)."""
+
+    default_message = _("The customer's association type does not allow this operation.")
+
+
+class ReferralCustomer(AssociationTypeNotAllowed):
+    """CBC.5021: the operation is not allowed for a referral (顾问销售) customer."""
+
+    default_message = _("This operation is not allowed for a referral customer.")
+
+
+class NoRightOnReseller(UpstreamError):
+    """CBC.99000037: the reseller is not one of this distributor's."""
+
+    default_message = _("The partner has no right to act on this reseller.")
+
+
+class UpstreamServerError(UpstreamUnavailable):
+    """CBC.0999 or another 5xx on a read that retries did not get past (a kind of UpstreamUnavailable)."""
+
+    default_message = _("The cloud platform had an internal error; try again later.")
+
+
+ERRORS_BY_CODE: dict[str, type[UpstreamError]] = {
+    "CBC.0100": ValidationRejected,
+    "CBC.0101": ValidationRejected,
+    "CBC.0105": AuthenticationFailed,
+    "CBC.0151": AccessDenied,
+    "CBC.0154": AccessDenied,
+    "CBC.0155": AccessDenied,
+    "CBC.0250": RateLimited,
+    "CBC.0999": UpstreamServerError,
+    "CBC.5003": InsufficientBalance,
+    "CBC.99005003": InsufficientBalance,
+    "CBC.5004": NoRightOnCustomer,
+    "CBC.5021": ReferralCustomer,
+    "CBC.5024": AssociationTypeNotAllowed,
+    "CBC.99000037": NoRightOnReseller,
+}
+
+ERRORS_BY_STATUS: dict[int, type[UpstreamError]] = {
+    400: ValidationRejected,
+    401: AuthenticationFailed,
+    403: AccessDenied,
+    429: RateLimited,
+}
+
+
+def error_class_for(status: int, error_code: str | None) -> type[UpstreamError]:
+    """The most specific error class for an HTTP status and upstream error code."""
+    if status == 401:
+        return AuthenticationFailed
+    if status == 429:
+        return RateLimited
+    if error_code and error_code in ERRORS_BY_CODE:
+        return ERRORS_BY_CODE[error_code]
+    if status >= 500:
+        return UpstreamServerError
+    return ERRORS_BY_STATUS.get(status, UpstreamError)
