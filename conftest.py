@@ -230,6 +230,8 @@ def worker_env(**overrides) -> dict[str, str]:
             "REDIS_URL": settings.REDIS_URL,
             "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
             "WORKER_HEARTBEAT_SECONDS": "1",
+            # Tests start the syncs they want; no initial pull of everything.
+            "SYNC_ON_WORKER_START": "0",
             "DB_POOL": "0",
         }
     )

@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AuditEvent, Message, MessageCodeDevice, Partner, User
+from portal.lib.admin import ReadOnlyAdmin
 
 
 @admin.register(Partner)
@@ -37,19 +38,6 @@ class StaffUserAdmin(UserAdmin):
     @admin.display(description=_("role"))
     def role_label(self, obj):
         return obj.role_label
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records nobody may add, change or delete through the admin site."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AuditEvent)

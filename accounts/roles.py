@@ -15,6 +15,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "accounts.manage_partner",
         "accounts.view_auditevent",
         "accounts.view_outbox",
+        "upstream.view_syncrun",
         "customers.view_customer",
         "customers.reveal_customer",
         "customers.export_customer",

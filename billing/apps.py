@@ -7,4 +7,4 @@ class BillingConfig(AppConfig):
     verbose_name = _("Billing")
 
     def ready(self):
-        from billing import sync  # noqa: F401  (registers the datasets)
+        from billing import outbox, sync  # noqa: F401  (registers the outbox handlers and the datasets)

@@ -5,6 +5,7 @@ Money is Decimal with 2 places (CNY yuan) everywhere.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -195,3 +196,141 @@ class DedicatedOffer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class AdjustmentStateError(Exception):
+    """An adjustment was asked to make a move its state machine does not allow."""
+
+
+class Adjustment(models.Model):
+    """A fund adjustment the portal asked for: allocate (拨款) or reclaim (回收), pushed through the outbox.
+
+    pending → sent → succeeded | failed; a send may be repeated (sent → sent) after the outbox found it was
+    not applied upstream, and an operator may retry a failed one from the admin site (failed → sent).
+    """
+
+    class Kind(models.TextChoices):
+        ALLOCATE = "allocate", _("Allocate")
+        RECLAIM = "reclaim", _("Reclaim")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        SUCCEEDED = "succeeded", _("Succeeded")
+        FAILED = "failed", _("Failed")
+
+    TRANSITIONS = {
+        Status.PENDING: {Status.SENT, Status.FAILED},
+        Status.SENT: {Status.SENT, Status.SUCCEEDED, Status.FAILED},
+        Status.FAILED: {Status.SENT},
+        Status.SUCCEEDED: set(),
+    }
+    OPEN_STATUSES = (Status.PENDING, Status.SENT)
+
+    # The partner whose money moves: the customer's partner, or the distributor for a reseller adjustment.
+    partner = models.ForeignKey(
+        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="adjustments"
+    )
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="adjustments",
+    )
+    reseller = models.ForeignKey(
+        Partner,
+        verbose_name=_("reseller"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"tier": "reseller"},
+    )
+    kind = models.CharField(_("type"), max_length=16, choices=Kind.choices)
+    amount = models.DecimalField(_("amount"), **MONEY)
+    currency = models.CharField(_("currency"), max_length=3, default="CNY")
+    memo = models.CharField(_("memo"), max_length=200, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    upstream_transaction_id = models.CharField(_("transaction ID"), max_length=128, blank=True)
+    error_message = models.TextField(_("error"), blank=True)
+    # The one-time token of the form that asked for it: a double submit finds this row instead of a new one.
+    form_token = models.CharField(_("form token"), max_length=64, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(_("requested"), default=timezone.now, db_index=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    objects = PartnerScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("adjustment")
+        verbose_name_plural = _("adjustments")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["partner", "status"]),
+            models.Index(fields=["partner", "-created_at"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="adjustment_amount_positive"),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(customer__isnull=False, reseller__isnull=True)
+                    | models.Q(customer__isnull=True, reseller__isnull=False)
+                ),
+                name="adjustment_one_counterparty",
+            ),
+            models.UniqueConstraint(
+                fields=["upstream_transaction_id"],
+                condition=~models.Q(upstream_transaction_id=""),
+                name="adjustment_transaction_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount} → {self.counterparty} [{self.status}]"
+
+    @property
+    def counterparty(self):
+        return self.customer if self.customer_id else self.reseller
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    def _move(self, to: str) -> None:
+        if to not in self.TRANSITIONS[self.Status(self.status)]:
+            raise AdjustmentStateError(f"Adjustment #{self.pk} cannot go from {self.status} to {to}.")
+        self.status = to
+
+    def mark_sent(self) -> None:
+        """It is being sent to the upstream (again, after a check found it was not applied)."""
+        self._move(self.Status.SENT)
+        self.sent_at = timezone.now()
+        self.error_message = ""
+        self.finished_at = None
+        self.save(update_fields=["status", "sent_at", "error_message", "finished_at"])
+
+    def mark_succeeded(self, trans_id: str) -> None:
+        """The upstream applied it as transaction `trans_id`."""
+        if not trans_id:
+            raise AdjustmentStateError("A succeeded adjustment needs the upstream's transaction id.")
+        self._move(self.Status.SUCCEEDED)
+        self.upstream_transaction_id = str(trans_id)
+        self.finished_at = timezone.now()
+        self.save(update_fields=["status", "upstream_transaction_id", "finished_at"])
+
+    def mark_failed(self, message: str) -> None:
+        """The upstream refused it (or it could not be sent): nothing moved."""
+        self._move(self.Status.FAILED)
+        self.error_message = str(message)
+        self.finished_at = timezone.now()
+        self.save(update_fields=["status", "error_message", "finished_at"])

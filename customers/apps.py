@@ -7,4 +7,4 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self):
-        from customers import sync  # noqa: F401  (registers the datasets)
+        from customers import outbox, sync  # noqa: F401  (registers the datasets and the outbox handlers)

@@ -178,7 +178,9 @@ def apply_warnings(ctx: SyncContext, items) -> tuple[int, int]:
     for row in rows:
         local = held.get(row["warning_id"])
         if local is not None:
-            row.update(status=local["status"], handle_result=local["handle_result"], handled_at=local["handled_at"])
+            row.update(
+                status=local["status"], handle_result=local["handle_result"], handled_at=local["handled_at"]
+            )
     _advance(ctx, [w.send_time for w in items])
     return bulk_upsert(
         Warning, rows, key="warning_id", touch=("updated_at",), insert_only={"created_at": timezone.now()}

@@ -39,10 +39,20 @@ def shell(request):
     match = getattr(request, "resolver_match", None)
     current = match.view_name if match else ""
     nav = []
+    # Badges that load (and refresh) themselves through htmx: url name of the entry → the badge's url name.
+    badges = (
+        {"customers:warnings": "customers:warning-count"} if user.has_perm("customers.handle_warning") else {}
+    )
     for label, target in NAVIGATION:
         if isinstance(target, list):
             children = [_entry(c_label, c_url, current) for c_label, c_url in target]
-            nav.append({"label": label, "children": children, "active": any(c["active"] for c in children)})
+            for child, (_c_label, c_url) in zip(children, target, strict=True):
+                if c_url in badges:
+                    child["badge_url"] = reverse(badges[c_url])
+            entry = {"label": label, "children": children, "active": any(c["active"] for c in children)}
+            # A child's badge shows on its menu button, so that it is visible without opening the menu.
+            entry["badge_url"] = next((c["badge_url"] for c in children if "badge_url" in c), None)
+            nav.append(entry)
         else:
             nav.append(_entry(label, target, current))
     return {

@@ -7,6 +7,7 @@ import time
 import redis
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from portal.celery import HEARTBEAT_KEY
 
@@ -51,7 +52,28 @@ def check_worker() -> dict:
 CHECKS = {"database": check_database, "redis": check_redis, "worker": check_worker}
 
 
+def last_syncs() -> dict:
+    """When each dataset last synced successfully, and how long ago (information; not a pass/fail check)."""
+    from upstream.sync import last_good_runs
+
+    now = timezone.now()
+    try:
+        runs = last_good_runs()
+    except Exception as exc:  # the database check reports the cause
+        return {"error": str(exc).splitlines()[0][:200]}
+    result = {}
+    for name, run in runs.items():
+        finished = run.finished_at or run.started_at
+        result[name] = {
+            "finished_at": finished.isoformat(),
+            "lag_seconds": round((now - finished).total_seconds()),
+        }
+    return result
+
+
 def run_checks() -> tuple[bool, dict]:
-    """All checks; healthy only if every one passed."""
+    """All checks; healthy only if every one passed. The last syncs are reported alongside."""
     results = {name: check() for name, check in CHECKS.items()}
-    return all(r["ok"] for r in results.values()), results
+    healthy = all(r["ok"] for r in results.values())
+    results["last_sync"] = last_syncs() if results["database"]["ok"] else {}
+    return healthy, results

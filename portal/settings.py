@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -241,6 +242,9 @@ UPSTREAM_PARTNER_ID = env_str("UPSTREAM_PARTNER_ID", UPSTREAM_DOMAIN_ID)
 UPSTREAM_IS_SIMULATOR = env_bool("UPSTREAM_IS_SIMULATOR", True)
 UPSTREAM_CONNECT_TIMEOUT = env_float("UPSTREAM_CONNECT_TIMEOUT", 3.0, minimum=0.1)
 UPSTREAM_READ_TIMEOUT = env_float("UPSTREAM_READ_TIMEOUT", 15.0, minimum=0.1)
+# How hard a sync retries one page (429, 5xx, timeouts) before the run fails, and the longest back-off.
+UPSTREAM_SYNC_ATTEMPTS = env_int("UPSTREAM_SYNC_ATTEMPTS", 8, minimum=1)
+UPSTREAM_SYNC_BACKOFF_MAX = env_float("UPSTREAM_SYNC_BACKOFF_MAX", 10.0, minimum=0.1)
 # Requests per second per operation, shared by every process through Redis; 0 lifts the limit.
 UPSTREAM_RATE_LIMIT = env_float("UPSTREAM_RATE_LIMIT", 10.0, minimum=0)
 
@@ -286,12 +290,42 @@ CELERY_BEAT_SCHEDULE: dict = {
     }
     for name, seconds in SYNC_SCHEDULE.items()
 }
+# Customer warnings: arrears emails shortly after the sync brings them, a digest every morning.
+CELERY_BEAT_SCHEDULE["customers-notify-arrears"] = {
+    "task": "customers.notify_arrears_warnings",
+    "schedule": 60.0,
+    "options": {"expires": 50.0},
+}
+CELERY_BEAT_SCHEDULE["customers-warning-digest"] = {
+    "task": "customers.send_warning_digests",
+    "schedule": crontab(hour=8, minute=0),
+    "options": {"expires": 3600.0},
+}
+# Push (upstream/outbox.py): enqueue schedules a drain after commit; this drain every 30 s is the backstop
+# for commands written while Redis or the worker was down, and recovers sends whose worker died.
+CELERY_BEAT_SCHEDULE["drain-outbox"] = {
+    "task": "upstream.drain_outbox",
+    "schedule": 30.0,
+    "options": {"expires": 25.0},
+}
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8, minimum=1)
+# A command `sending` for longer than this is taken as abandoned (worker died) and becomes `unknown`.
+OUTBOX_SENDING_LEASE_SECONDS = env_int("OUTBOX_SENDING_LEASE_SECONDS", 300, minimum=5)
+# After an unknown outcome: wait the read timeout plus this before looking the change up upstream.
+OUTBOX_RECONCILE_GRACE_SECONDS = env_float("OUTBOX_RECONCILE_GRACE_SECONDS", 5.0, minimum=0)
+# The look-up starts this long before the send, for the upstream's clock.
+OUTBOX_RECONCILE_SKEW_SECONDS = env_int("OUTBOX_RECONCILE_SKEW_SECONDS", 30, minimum=0)
+OUTBOX_BACKOFF_SECONDS = env_float("OUTBOX_BACKOFF_SECONDS", 5.0, minimum=0)
+OUTBOX_BACKOFF_MAX_SECONDS = env_float("OUTBOX_BACKOFF_MAX_SECONDS", 600.0, minimum=0)
+OUTBOX_DRAIN_SECONDS = env_int("OUTBOX_DRAIN_SECONDS", 120, minimum=1)
 # The worker writes a heartbeat to Redis this often; /healthz calls it down after WORKER_HEARTBEAT_STALE.
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
 WORKER_HEARTBEAT_STALE = env_int("WORKER_HEARTBEAT_STALE", 45, minimum=2)
 
+# A starting worker pulls every dataset once (then the beat schedule takes over).
+SYNC_ON_WORKER_START = env_bool("SYNC_ON_WORKER_START", True)
 # A sync run with no progress for this long is taken as dead (its worker stopped) and may be restarted.
-SYNC_STALE_SECONDS = env_int("SYNC_STALE_SECONDS", 180, minimum=5)
+SYNC_STALE_SECONDS = env_int("SYNC_STALE_SECONDS", 180, minimum=2)
 
 # Customer personal data: reveals per user per window before refusing.
 REVEAL_LIMIT = env_int("REVEAL_LIMIT", 30, minimum=1)

@@ -10,6 +10,8 @@ portal_patterns = (
     [
         path("", views.dashboard, name="dashboard"),
         path("healthz", views.healthz, name="healthz"),
+        path("sync/", views.sync_status, name="sync-status"),
+        path("sync/run/", views.sync_now, name="sync-now"),
     ],
     "portal",
 )

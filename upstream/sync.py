@@ -20,9 +20,10 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from upstream.client import UpstreamClient
+from upstream.client import RetryPolicy, UpstreamClient
 from upstream.errors import UpstreamError
 from upstream.models import SyncRun, SyncSeen
+from upstream.upsert import insert_keys
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +156,11 @@ def run_dataset(
     full = run.mode == SyncRun.Mode.FULL
     previous_cursor = _last_cursor(dataset)
     own_client = client is None
-    client = client or UpstreamClient.from_settings()
+    client = client or UpstreamClient.from_settings(
+        retry=RetryPolicy(
+            attempts=settings.UPSTREAM_SYNC_ATTEMPTS, backoff_max=settings.UPSTREAM_SYNC_BACKOFF_MAX
+        )
+    )
     errors: list[str] = []
     try:
         for scope in dataset.scopes():
@@ -190,9 +195,11 @@ def _run_scope(dataset: Dataset, ctx: SyncContext, on_page) -> None:
         with transaction.atomic():
             created, updated = dataset.apply(ctx, items)
             if track:
-                SyncSeen.objects.bulk_create(
-                    [SyncSeen(run=run, scope=ctx.scope_key, key=dataset.key(item)) for item in items],
-                    ignore_conflicts=True,
+                insert_keys(
+                    SyncSeen,
+                    {"run_id": run.pk, "scope": ctx.scope_key},
+                    "key",
+                    [dataset.key(i) for i in items],
                 )
             run.pages += 1
             run.rows_seen += len(items)

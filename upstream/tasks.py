@@ -6,6 +6,7 @@ import logging
 
 from celery import shared_task
 
+from upstream.outbox import drain
 from upstream.sync import REGISTRY, SyncAlreadyRunning, run_dataset
 
 logger = logging.getLogger(__name__)
@@ -21,3 +22,9 @@ def sync_dataset(name: str, mode: str | None = None) -> None:
         run_dataset(name, mode=mode)
     except SyncAlreadyRunning:
         logger.info("sync %s is already running; skipped", name)
+
+
+@shared_task(name="upstream.drain_outbox", ignore_result=True)
+def drain_outbox(partner_key: str | None = None) -> dict:
+    """Send the outbox's due commands (of one partner, or all); safe to run any number of times at once."""
+    return drain(partner_key=partner_key or None).as_dict()

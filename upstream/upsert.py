@@ -1,7 +1,8 @@
 """Bulk upsert for the sync: one INSERT … ON CONFLICT statement per page, no query per row.
 
-A row is only rewritten when one of its data columns differs, so re-running a sync changes nothing and the
-counts say exactly how many rows were created and how many really changed.
+Values travel as one array per column (`unnest`), so the statement stays small and the same for every page
+whatever the page size. A row is only rewritten when one of its data columns differs, so re-running a sync
+changes nothing and the counts say exactly how many rows were created and how many really changed.
 """
 
 from __future__ import annotations
@@ -10,6 +11,14 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from django.db import connection, models
 from django.utils import timezone
+
+
+def _column_values(field: models.Field, values: list) -> list:
+    # Plain values (str, int, Decimal, datetime, None) go to the driver as they are; fields that need
+    # adapting (JSON) go through Django's preparation.
+    if field.get_internal_type() in ("JSONField",):
+        return [field.get_db_prep_save(v, connection) for v in values]
+    return values
 
 
 def bulk_upsert(
@@ -34,39 +43,39 @@ def bulk_upsert(
     data_rows = list(deduped.values())
     meta = model._meta
     by_name = {f.name: f for f in meta.concrete_fields} | {f.attname: f for f in meta.concrete_fields}
-    data_fields = [by_name[name] for name in data_rows[0]]
+    names = list(data_rows[0])
+    data_fields = [by_name[name] for name in names]
     now = timezone.now()
     extra = {name: now for name in touch}
     extra.update(insert_only or {})
     # Columns the rows leave out get their model default on insert (the table has no SQL defaults).
-    given = {f.name for f in data_fields} | {f.attname for f in data_fields} | set(extra)
+    given = set(names) | {f.name for f in data_fields} | set(extra)
     for f in meta.concrete_fields:
-        if not f.primary_key and f.name not in given and not f.null:
+        if not f.primary_key and f.name not in given and f.attname not in given and not f.null:
             extra[f.name] = f.get_default()
     extra_fields = [by_name[name] for name in extra]
 
+    qn = connection.ops.quote_name
     columns = [f.column for f in data_fields] + [f.column for f in extra_fields]
     key_columns = [by_name[k].column for k in keys]
     compare = [f.column for f in data_fields if f.column not in key_columns]
     update = compare + [by_name[name].column for name in touch]
 
-    params: list[object] = []
-    extra_values = [
-        f.get_db_prep_save(v, connection) for f, v in zip(extra_fields, extra.values(), strict=True)
+    arrays = [
+        _column_values(f, [row[name] for row in data_rows])
+        for name, f in zip(names, data_fields, strict=True)
     ]
-    names = list(data_rows[0])
-    for row in data_rows:
-        params.extend(
-            f.get_db_prep_save(row[name], connection) for name, f in zip(names, data_fields, strict=True)
-        )
-        params.extend(extra_values)
-    placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    qn = connection.ops.quote_name
+    selects = [f"unnest(%s::{f.db_type(connection)}[])" for f in data_fields]
+    params: list[object] = list(arrays)
+    for f, value in zip(extra_fields, extra.values(), strict=True):
+        selects.append(f"%s::{f.db_type(connection)}")
+        params.append(f.get_db_prep_save(value, connection))
+
     table = qn(meta.db_table)
     # Identifiers come from model meta, quoted; every value is a parameter.
     sql = (
-        f"INSERT INTO {table} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608
-        f"VALUES {', '.join([placeholder] * len(data_rows))} "
+        f"INSERT INTO {table} ({', '.join(qn(c) for c in columns)}) "
+        f"SELECT {', '.join(selects)} "
         f"ON CONFLICT ({', '.join(qn(c) for c in key_columns)}) DO "
     )
     if compare:
@@ -83,3 +92,26 @@ def bulk_upsert(
         inserted = [row[0] for row in cursor.fetchall()]
     created = sum(1 for flag in inserted if flag)
     return created, len(inserted) - created
+
+
+def insert_keys(
+    model: type[models.Model], fixed: Mapping[str, object], column: str, values: Sequence[str]
+) -> None:
+    """Insert one row per value (plus the fixed columns), ignoring duplicates: a cheap bulk insert."""
+    if not values:
+        return
+    meta = model._meta
+    qn = connection.ops.quote_name
+    by_name = {f.name: f for f in meta.concrete_fields} | {f.attname: f for f in meta.concrete_fields}
+    fields = [by_name[name] for name in fixed]
+    target = by_name[column]
+    cols = [f.column for f in fields] + [target.column]
+    selects = [f"%s::{f.db_type(connection)}" for f in fields] + [
+        f"unnest(%s::{target.db_type(connection)}[])"
+    ]
+    sql = (
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(c) for c in cols)}) "
+        f"SELECT {', '.join(selects)} ON CONFLICT DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*fixed.values(), list(values)])

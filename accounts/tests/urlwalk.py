@@ -39,3 +39,54 @@ def staff_patterns() -> Iterator[tuple[str, URLPattern]]:
                 yield f"{namespace}:{entry.name}", entry
 
     yield from walk(get_resolver(), None)
+
+
+# --- customers (issue 4) ------------------------------------------------------------------------------------
+
+
+def _foreign_customer(partners):
+    # The distributor's own customer: foreign to both resellers, whichever of them plays the outsider.
+    from customers.models import Customer
+
+    customer, _created = Customer.objects.get_or_create(
+        customer_id="urlwalk-foreign-customer",
+        defaults={
+            "partner": partners["dist"],
+            "name": "外部客户",
+            "account_name": "walk-c",
+            "association_type": "2",
+        },
+    )
+    return customer
+
+
+@register_foreign_argument("customer_pk")
+def _foreign_customer_pk(partners):
+    return _foreign_customer(partners).pk
+
+
+@register_foreign_argument("warning_pk")
+def _foreign_warning_pk(partners):
+    from django.utils import timezone
+
+    from customers.models import Warning
+
+    customer = _foreign_customer(partners)
+    warning, _created = Warning.objects.get_or_create(
+        warning_id="urlwalk-foreign-warning",
+        defaults={
+            "partner": partners["dist"],
+            "customer": customer,
+            "customer_upstream_id": customer.customer_id,
+            "scene_name": "walk",
+            "category": "CHURN",
+            "title": "walk",
+            "send_time": timezone.now(),
+        },
+    )
+    return warning.pk
+
+
+@register_foreign_argument("field")
+def _any_personal_field(partners):
+    return "name"  # not an object: the customer in the same URL is the foreign one

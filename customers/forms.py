@@ -1,0 +1,68 @@
+"""Forms of the customer pages: handling warnings (one or many) and assigning an account manager."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Customer, Warning
+from customers.services import account_manager_choices
+
+REMARK = forms.CharField(
+    label=_("Remark"), required=False, max_length=1000, widget=forms.Textarea(attrs={"rows": 3})
+)
+
+
+class HandleWarningForm(forms.Form):
+    """The handling of one warning: the results its category takes, and a remark."""
+
+    result = forms.ChoiceField(label=_("Result"), widget=forms.RadioSelect)
+    remark = REMARK
+
+    def __init__(self, *args, warning: Warning, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["result"].choices = warning.results()
+        if len(warning.results()) == 1:
+            self.fields["result"].initial = warning.results()[0][0]
+
+
+class IdListField(forms.Field):
+    """Several ids (checkboxes with one name); which of them the user may act on is the service's business."""
+
+    widget = forms.MultipleHiddenInput
+    default_error_messages = {
+        "required": _("Select at least one warning."),
+        "invalid": _("The selection is not valid."),
+    }
+
+    def to_python(self, value):
+        if not value:
+            return []
+        try:
+            return sorted({int(v) for v in value})
+        except (TypeError, ValueError):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
+
+
+class BulkHandleForm(forms.Form):
+    """Several warnings at once: churn warnings take lost / not lost, the other categories "handled"."""
+
+    warnings = IdListField(label=_("Warnings"))
+    result = forms.ChoiceField(
+        label=_("Result for churn warnings"),
+        choices=[(r.value, r.label) for r in (Warning.Result.NOT_LOST, Warning.Result.LOST)],
+        help_text=_("Warnings of other categories are marked handled."),
+    )
+    remark = REMARK
+
+
+class AssignAccountManagerForm(forms.Form):
+    account_manager = forms.ModelChoiceField(
+        label=_("Account manager"), queryset=None, required=False, empty_label=_("— none (partner admins) —")
+    )
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, customer: Customer, **kwargs):
+        kwargs.setdefault("initial", {"account_manager": customer.account_manager_id})
+        super().__init__(*args, **kwargs)
+        self.fields["account_manager"].queryset = account_manager_choices(customer)

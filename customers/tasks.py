@@ -1,0 +1,115 @@
+"""Warning notifications: a daily digest to each account manager and an immediate email for arrears."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import ROLE_ADMIN, User
+from customers.models import Warning
+from portal.lib.notifications import send_email
+
+log = logging.getLogger(__name__)
+
+# Warnings older than this when first seen are not announced (e.g. the first sync of a new deployment).
+ARREARS_NOTICE_MAX_AGE = timedelta(days=1)
+DIGEST_MAX_AGE = timedelta(days=3)
+
+
+def _link(path: str) -> str:
+    return f"{settings.SITE_URL}{path}"
+
+
+def _arrears_recipients(warning: Warning) -> list[User]:
+    """The customer's owner: its account manager, else the admins of the warning's partner."""
+    manager = warning.customer.account_manager if warning.customer_id else None
+    if manager is not None:
+        candidates = [manager]
+    else:
+        candidates = list(
+            User.objects.filter(partner_id=warning.partner_id, groups__name=ROLE_ADMIN).distinct()
+        )
+    return [u for u in candidates if u.is_active and u.email and u.notify_arrears]
+
+
+@shared_task(name="customers.notify_arrears_warnings")
+def notify_arrears_warnings() -> int:
+    """Email the owner of each newly synced arrears warning once; returns how many warnings were announced."""
+    now = timezone.now()
+    # Too old to be news: marked without an email.
+    Warning.objects.filter(
+        category=Warning.Category.ARREARS,
+        arrears_notified_at__isnull=True,
+        send_time__lt=now - ARREARS_NOTICE_MAX_AGE,
+    ).update(arrears_notified_at=now)
+    announced = 0
+    candidates = Warning.objects.filter(
+        category=Warning.Category.ARREARS, arrears_notified_at__isnull=True, status=Warning.Status.PENDING
+    ).select_related("customer", "customer__account_manager", "partner")
+    for warning in candidates[:200]:
+        # Claim it first (a conditional UPDATE): two workers never announce the same warning.
+        if not Warning.objects.filter(pk=warning.pk, arrears_notified_at__isnull=True).update(
+            arrears_notified_at=now
+        ):
+            continue
+        for user in _arrears_recipients(warning):
+            send_email(
+                user.email,
+                "emails/warning_arrears",
+                {
+                    "user": user,
+                    "warning": warning,
+                    "customer": warning.customer,
+                    "link": _link(reverse("customers:warning-detail", args=[warning.pk])),
+                    "partner_id": warning.partner_id,
+                },
+                tag="warning_arrears",
+            )
+        announced += 1
+    return announced
+
+
+@shared_task(name="customers.send_warning_digests")
+def send_warning_digests() -> int:
+    """Email each account manager who wants it a digest of the new warnings of their customers."""
+    now = timezone.now()
+    sent = 0
+    fresh = Warning.objects.filter(
+        digest_sent_at__isnull=True, status=Warning.Status.PENDING, created_at__gte=now - DIGEST_MAX_AGE
+    )
+    managers = User.objects.filter(
+        pk__in=fresh.filter(customer__account_manager__isnull=False).values("customer__account_manager"),
+        is_active=True,
+        notify_warning_digest=True,
+        partner__isnull=False,
+    ).exclude(email="")
+    for user in managers:
+        warnings = list(fresh.filter(customer__account_manager=user).select_related("customer")[:100])
+        if not warnings:
+            continue
+        # Claim them before sending: a retried run does not send the same warnings again.
+        claimed = Warning.objects.filter(pk__in=[w.pk for w in warnings], digest_sent_at__isnull=True).update(
+            digest_sent_at=now
+        )
+        if not claimed:
+            continue
+        send_email(
+            user.email,
+            "emails/warning_digest",
+            {
+                "user": user,
+                "warnings": warnings,
+                "count": len(warnings),
+                "link": _link(reverse("customers:warnings")),
+                "partner_id": user.partner_id,
+            },
+            tag="warning_digest",
+        )
+        sent += 1
+    log.info("Sent %d warning digests", sent)
+    return sent

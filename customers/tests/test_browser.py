@@ -1,0 +1,42 @@
+"""The warning journey in a real browser: reveal a name, handle a churn warning, see the count drop."""
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.models import AuditEvent
+from conftest import sign_in
+from customers.models import Warning
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_ra_sales_reveals_a_name_handles_a_churn_warning_and_sees_the_count_drop(
+    page, ra_sales, make_customer, make_warning
+):
+    customer = make_customer("ra", name="张伟伟", account_name="hwc-journey", account_manager=ra_sales)
+    churn = make_warning(customer, category="CHURN", title="客户可能流失")
+    make_warning(customer, category="RESOURCE", title="资源即将到期")
+
+    sign_in(page, "ra-sales")
+    page.goto("/customers/warnings/")
+    count = page.locator("[data-testid=warning-count]").first
+    expect(count).to_have_text("2")
+
+    row = page.locator(f"tr[data-warning='{churn.warning_id}']")
+    assert "张伟伟" not in row.inner_text()
+    row.locator("[data-testid=reveal-name]").click()
+    row.locator("[data-testid=revealed-name]").wait_for()
+    assert row.locator("[data-testid=revealed-name]").inner_text() == "张伟伟"
+    assert AuditEvent.objects.filter(action="customer_reveal", actor=ra_sales).count() == 1
+
+    row.locator("[data-testid=handle-warning]").click()
+    page.wait_for_url(f"**/customers/warnings/{churn.pk}/")
+    page.check("input[name=result][value=NOT_LOST]")
+    page.fill("textarea[name=remark]", "已电话回访")
+    page.click("#warning-handling button[type=submit]")
+    page.locator("#warning-handling .badge.ok").wait_for()
+
+    expect(count).to_have_text("1")
+    churn.refresh_from_db()
+    assert (churn.status, churn.handle_result) == (Warning.Status.HANDLED, Warning.Result.NOT_LOST)
+    assert not [e for e in page.console_errors if "Content Security Policy" in e], page.console_errors
