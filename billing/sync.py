@@ -67,18 +67,18 @@ def fetch_customer_balances(ctx: SyncContext):
     ctx.expect(customers.count())
     last = ""
     while True:
-        ids = list(
-            customers.filter(customer_id__gt=last).values_list("customer_id", flat=True)[:BALANCE_BATCH]
-        )
-        if not ids:
+        batch = dict(customers.filter(customer_id__gt=last).values_list("customer_id", "id")[:BALANCE_BATCH])
+        if not batch:
             return
+        ctx.cache["batch_ids"] = batch  # the portal ids of this batch, so that apply needs no lookup
+        ids = list(batch)
         yield ctx.client.list_customers_balances(ids, indirect_partner_id=ctx.scope).items
         last = ids[-1]
 
 
 def apply_customer_balances(ctx: SyncContext, items) -> tuple[int, int]:
     partner_id = scope_partner_id(ctx)
-    customers = customer_ids_by_upstream_id(b.customer_id for b in items)
+    customers = ctx.cache.get("batch_ids") or customer_ids_by_upstream_id(b.customer_id for b in items)
     rows = [
         {
             "customer_id": customers[b.customer_id],
