@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Partner
 from accounts.tenancy import PartnerScopedQuerySet
 from customers.models import Customer
+from portal.lib.text import db_text
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
 
@@ -331,6 +332,6 @@ class Adjustment(models.Model):
     def mark_failed(self, message: str) -> None:
         """The upstream refused it (or it could not be sent): nothing moved."""
         self._move(self.Status.FAILED)
-        self.error_message = str(message)
+        self.error_message = db_text(message)
         self.finished_at = timezone.now()
         self.save(update_fields=["status", "error_message", "finished_at"])

@@ -9,8 +9,8 @@ from django.utils import timezone
 from accounts.services import upstream_scopes
 from billing.models import AdjustRecord, CommercialDiscount, CustomerAccount, DedicatedOffer, PartnerAccount
 from customers.models import AssociationType, Customer
-from customers.sync import _advance, _since, customer_ids_by_upstream_id, scope_partner_id
-from upstream.sync import Dataset, SyncContext, paginate, register
+from customers.sync import customer_ids_by_upstream_id, scope_partner_id
+from upstream.sync import Dataset, SyncContext, paginate_scope, register
 from upstream.upsert import bulk_upsert
 
 BALANCE_BATCH = 100  # ListCustomersBalancesDetail takes 1–100 customers
@@ -108,13 +108,8 @@ CUSTOMER_BALANCES = register(
 
 
 def fetch_adjust_records(ctx: SyncContext):
-    since = _since(ctx)
-    yield from paginate(
-        ctx,
-        lambda offset, limit: ctx.client.list_adjust_records(
-            indirect_partner_id=ctx.scope, operation_time_begin=since, offset=offset, limit=limit
-        ),
-    )
+    since = ctx.since()
+    yield from paginate_scope(ctx, ctx.client.list_adjust_records, operation_time_begin=since)
 
 
 def apply_adjust_records(ctx: SyncContext, items) -> tuple[int, int]:
@@ -136,7 +131,7 @@ def apply_adjust_records(ctx: SyncContext, items) -> tuple[int, int]:
         }
         for r in items
     ]
-    _advance(ctx, [r.operation_time for r in items])
+    ctx.advance([r.operation_time for r in items])
     return bulk_upsert(AdjustRecord, rows, key="trans_id", insert_only={"created_at": timezone.now()})
 
 
@@ -157,12 +152,7 @@ ADJUST_RECORDS = register(
 
 
 def fetch_commercial_discounts(ctx: SyncContext):
-    yield from paginate(
-        ctx,
-        lambda offset, limit: ctx.client.list_commercial_discounts(
-            indirect_partner_id=ctx.scope, offset=offset, limit=limit
-        ),
-    )
+    yield from paginate_scope(ctx, ctx.client.list_commercial_discounts)
 
 
 def apply_commercial_discounts(ctx: SyncContext, items) -> tuple[int, int]:
@@ -198,12 +188,7 @@ COMMERCIAL_DISCOUNTS = register(
 
 
 def fetch_dedicated_offers(ctx: SyncContext):
-    yield from paginate(
-        ctx,
-        lambda offset, limit: ctx.client.list_dedicated_offers(
-            indirect_partner_id=ctx.scope, offset=offset, limit=limit
-        ),
-    )
+    yield from paginate_scope(ctx, ctx.client.list_dedicated_offers)
 
 
 def apply_dedicated_offers(ctx: SyncContext, items) -> tuple[int, int]:

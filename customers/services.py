@@ -22,6 +22,7 @@ from accounts import audit
 from accounts.models import ROLE_ADMIN, ROLE_SALES, User
 from customers.models import Customer, Warning
 from portal.lib.masking import mask
+from portal.lib.text import db_text
 from upstream.outbox import enqueue
 
 HANDLE_WARNING = "customers.handle_warning"
@@ -182,7 +183,7 @@ def apply_push_failure(warning_pk: int, error: str) -> None:
         warning.handle_result = ""
         warning.handled_at = None
         warning.push_pending = False
-        warning.push_error = error[:2000]
+        warning.push_error = db_text(error)[:2000]
         warning.updated_at = timezone.now()
         warning.save(
             update_fields=[

@@ -14,12 +14,8 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.services import partner_for_scope, upstream_scopes
 from customers.models import AssociationEvent, Customer, Warning
-from upstream.sync import Dataset, SyncContext, paginate, register
+from upstream.sync import Dataset, SyncContext, paginate_scope, register
 from upstream.upsert import bulk_upsert
-
-# Incremental runs ask again for a little before the last seen time: rows that share a second with the last
-# one, or arrive late, are not missed (the upsert makes the overlap harmless).
-OVERLAP = timedelta(minutes=5)
 
 
 def scope_partner_id(ctx: SyncContext) -> int:
@@ -33,32 +29,11 @@ def customer_ids_by_upstream_id(upstream_ids) -> dict[str, int]:
     return dict(Customer.objects.filter(customer_id__in=set(upstream_ids)).values_list("customer_id", "id"))
 
 
-def _since(ctx: SyncContext):
-    if ctx.full or not ctx.cursor:
-        return None
-    from datetime import datetime
-
-    return datetime.fromisoformat(ctx.cursor) - OVERLAP
-
-
-def _advance(ctx: SyncContext, times) -> None:
-    latest = max((t for t in times if t is not None), default=None)
-    if latest is not None:
-        current = ctx.new_cursor or ctx.cursor
-        if current is None or latest.isoformat() > current:
-            ctx.new_cursor = latest.isoformat()
-
-
 # --- customers ----------------------------------------------------------------------------------------------
 
 
 def fetch_customers(ctx: SyncContext):
-    yield from paginate(
-        ctx,
-        lambda offset, limit: ctx.client.list_sub_customers(
-            indirect_partner_id=ctx.scope, offset=offset, limit=limit
-        ),
-    )
+    yield from paginate_scope(ctx, ctx.client.list_sub_customers)
 
 
 def apply_customers(ctx: SyncContext, items) -> tuple[int, int]:
@@ -138,13 +113,8 @@ CUSTOMERS = register(
 
 
 def fetch_warnings(ctx: SyncContext):
-    since = _since(ctx)
-    yield from paginate(
-        ctx,
-        lambda offset, limit: ctx.client.list_customer_warnings(
-            indirect_partner_id=ctx.scope, send_time_begin=since, offset=offset, limit=limit
-        ),
-    )
+    since = ctx.since()
+    yield from paginate_scope(ctx, ctx.client.list_customer_warnings, send_time_begin=since)
 
 
 def apply_warnings(ctx: SyncContext, items) -> tuple[int, int]:
@@ -181,7 +151,7 @@ def apply_warnings(ctx: SyncContext, items) -> tuple[int, int]:
             row.update(
                 status=local["status"], handle_result=local["handle_result"], handled_at=local["handled_at"]
             )
-    _advance(ctx, [w.send_time for w in items])
+    ctx.advance([w.send_time for w in items])
     return bulk_upsert(
         Warning, rows, key="warning_id", touch=("updated_at",), insert_only={"created_at": timezone.now()}
     )
@@ -204,13 +174,8 @@ WARNINGS = register(
 
 
 def fetch_association_records(ctx: SyncContext):
-    since = _since(ctx)
-    yield from paginate(
-        ctx,
-        lambda offset, limit: ctx.client.list_association_records(
-            indirect_partner_id=ctx.scope, operation_time_begin=since, offset=offset, limit=limit
-        ),
-    )
+    since = ctx.since()
+    yield from paginate_scope(ctx, ctx.client.list_association_records, operation_time_begin=since)
 
 
 def apply_association_records(ctx: SyncContext, items) -> tuple[int, int]:
@@ -231,7 +196,7 @@ def apply_association_records(ctx: SyncContext, items) -> tuple[int, int]:
         }
         for r in items
     ]
-    _advance(ctx, [r.operation_time for r in items])
+    ctx.advance([r.operation_time for r in items])
     return bulk_upsert(AssociationEvent, rows, key="record_id", insert_only={"created_at": timezone.now()})
 
 

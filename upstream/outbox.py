@@ -49,6 +49,7 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from portal.lib.text import db_text
 from upstream.errors import (
     AuthenticationFailed,
     OutcomeUnknown,
@@ -491,7 +492,7 @@ def _fail(command: OutboxCommand, error: Exception, report: DrainReport) -> None
         if row is None:
             return
         row.status = Status.FAILED
-        row.last_error = str(error)
+        row.last_error = db_text(error)
         row.finished_at = timezone.now()
         row.save(update_fields=["status", "last_error", "finished_at"])
         if handler.on_failure is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -43,6 +43,21 @@ class SyncContext:
     @property
     def scope_key(self) -> str:
         return self.scope or ""
+
+    def since(self, overlap: timedelta = timedelta(minutes=5)) -> datetime | None:
+        """Where an incremental run starts reading: the last seen time less an overlap, so that rows sharing
+        its second or arriving late are not missed (the upsert makes the overlap harmless); None when full."""
+        if self.full or not self.cursor:
+            return None
+        return datetime.fromisoformat(self.cursor) - overlap
+
+    def advance(self, times: Iterable[datetime | None]) -> None:
+        """Remember the latest of these times as where the next incremental run starts."""
+        latest = max((t for t in times if t is not None), default=None)
+        if latest is not None:
+            current = self.new_cursor or self.cursor
+            if current is None or latest > datetime.fromisoformat(current):
+                self.new_cursor = latest.isoformat()
 
     def expect(self, total: int) -> None:
         """Tell the run how many rows this scope has, for progress (call once per scope)."""
@@ -96,6 +111,18 @@ def paginate(
         offset += limit
         if not page.items or offset >= page.total:
             return
+
+
+def paginate_scope(
+    ctx: SyncContext, list_method: Callable[..., Any], **filters: Any
+) -> Iterator[Sequence[Any]]:
+    """Page through a client list method for the context's scope (its indirect_partner_id), with filters."""
+    yield from paginate(
+        ctx,
+        lambda offset, limit: list_method(
+            indirect_partner_id=ctx.scope, offset=offset, limit=limit, **filters
+        ),
+    )
 
 
 class SyncAlreadyRunning(Exception):

@@ -702,3 +702,13 @@ def test_fifty_allocations_through_timeouts_land_exactly_once(transactional_db, 
         if worker is not None:
             worker.stop()
         sim.stop()
+
+
+@pytest.mark.django_db
+def test_a_failure_message_with_a_nul_character_is_stored_without_it(ledger):
+    adjustment = Adjustment.objects.create(
+        partner=ledger["ra"], customer=ledger["resale"], kind=ALLOCATE, amount=Decimal("1.00")
+    )
+    adjustment.mark_failed("bad\x00news")
+    adjustment.refresh_from_db()
+    assert (adjustment.status, adjustment.error_message) == ("failed", "badnews")

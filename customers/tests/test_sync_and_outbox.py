@@ -9,8 +9,9 @@ from accounts.models import AuditEvent
 from customers import outbox, services
 from customers.models import Warning
 from customers.sync import apply_warnings
-from upstream.models import OutboxCommand
+from upstream.models import OutboxCommand, SyncRun
 from upstream.outbox import HANDLERS
+from upstream.sync import SyncContext
 from upstream.types import CustomerWarning
 
 pytestmark = pytest.mark.django_db
@@ -34,9 +35,8 @@ def upstream_row(warning, **changes):
 
 
 def sync(partner, rows):
-    ctx = SimpleNamespace(
-        cache={"partner_id": partner.pk}, cursor=None, new_cursor=None, full=True, scope=None
-    )
+    ctx = SyncContext(run=SyncRun(dataset="warnings"), client=None, scope=None, full=True)
+    ctx.cache["partner_id"] = partner.pk
     return apply_warnings(ctx, rows)
 
 
