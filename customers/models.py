@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Partner
 from accounts.tenancy import PartnerScopedQuerySet
+from portal.lib.masking import redact
 
 
 class AssociationType(models.TextChoices):
@@ -230,6 +231,27 @@ class Warning(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def _personal_values(self) -> dict[str, str]:
+        customer = self.customer if self.customer_id else None
+        if customer is None:
+            return {}
+        return {
+            "name": customer.name,
+            "account_name": customer.account_name,
+            "phone": customer.phone,
+            "email": customer.email,
+        }
+
+    @property
+    def masked_title(self) -> str:
+        """The title with the customer's personal data masked (upstream titles quote the customer)."""
+        return redact(self.title, self._personal_values())
+
+    @property
+    def masked_content(self) -> str:
+        """The content with the customer's personal data masked."""
+        return redact(self.content, self._personal_values())
 
     @property
     def is_pending(self) -> bool:

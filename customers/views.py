@@ -413,7 +413,8 @@ def warning_bulk_handle(request: StaffRequest):
         )
     for warning, reason in outcome.refused:
         messages.error(
-            request, _("“%(title)s” was not handled: %(reason)s") % {"title": warning.title, "reason": reason}
+            request,
+            _("“%(title)s” was not handled: %(reason)s") % {"title": warning.masked_title, "reason": reason},
         )
     missing = len(form.cleaned_data["warnings"]) - len(outcome.handled) - len(outcome.refused)
     if missing > 0:

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from accounts.models import AuditEvent
 from customers import services
+from portal.lib.masking import mask_name
 from upstream.models import OutboxCommand
 
 pytestmark = pytest.mark.django_db
@@ -358,3 +359,22 @@ def test_the_inbox_query_count_does_not_grow_with_the_rows(
     at_100 = measure()
     assert at_10 == at_100, (at_10, at_100)
     print(f"warning inbox queries: {at_10} at 10 rows, {at_100} at 100 rows")
+
+
+def test_a_title_quoting_the_customer_shows_the_customer_masked(
+    client_for, ra_sales, sales_customer, make_warning
+):
+    sales_customer.name = "北京星河科技有限公司"
+    sales_customer.save()
+    warning = make_warning(
+        sales_customer,
+        title=f"客户{sales_customer.name}已欠费",
+        content=f"客户{sales_customer.name}（{sales_customer.account_name}）已欠费，请尽快处理。",
+    )
+    client = client_for(ra_sales)
+    inbox = client.get(INBOX).content.decode()
+    detail = client.get(reverse("customers:warning-detail", args=[warning.pk])).content.decode()
+    for page in (inbox, detail):
+        assert "北京星河科技有限公司" not in page
+        assert sales_customer.account_name not in page
+        assert f"客户{mask_name(sales_customer.name)}已欠费" in page

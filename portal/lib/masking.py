@@ -57,3 +57,15 @@ MASKERS = {
 def mask(kind: str, value: str | None) -> str:
     """Mask value as the given kind of personal data (name, account_name, phone, email)."""
     return MASKERS[kind](value)
+
+
+def redact(text: str | None, values: dict[str, str | None]) -> str:
+    """Text with each personal value in it (kind → value, e.g. a customer's name) replaced by its mask.
+
+    Upstream warning titles and contents quote the customer by name; lists must not show it in full.
+    """
+    text = text or ""
+    for kind, value in sorted(values.items(), key=lambda kv: -len(kv[1] or "")):
+        if value and len(value) >= 2 and value in text:
+            text = text.replace(value, mask(kind, value))
+    return text
