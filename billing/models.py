@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Partner
 from accounts.tenancy import PartnerScopedQuerySet
-from customers.models import Customer
+from customers.models import Customer, CustomerRecord
 from portal.lib.text import db_text
 
 MONEY = {"max_digits": 16, "decimal_places": 2}
@@ -81,7 +81,7 @@ class CustomerAccount(models.Model):
         return f"{self.customer_id}: {self.amount}"
 
 
-class AdjustRecord(models.Model):
+class AdjustRecord(CustomerRecord):
     """An allocation, reclaim or unbind reclaim as the upstream recorded it (ListPartnerAdjustRecords)."""
 
     class OperationType(models.TextChoices):
@@ -89,18 +89,6 @@ class AdjustRecord(models.Model):
         RECLAIM = "SOURCE_OPERATION_BERETRIEVE", _("Reclaim")
         UNBIND = "SOURCE_OPERATION_BEUNBIND", _("Reclaim on disassociation")
 
-    partner = models.ForeignKey(
-        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="+"
-    )
-    customer = models.ForeignKey(
-        Customer,
-        verbose_name=_("customer"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    customer_upstream_id = models.CharField(_("customer ID"), max_length=64, db_index=True)
     customer_name = models.CharField(_("customer name"), max_length=200, blank=True)
     trans_id = models.CharField(_("transaction ID"), max_length=128, unique=True)
     operation_type = models.CharField(_("operation type"), max_length=40, choices=OperationType.choices)
@@ -122,7 +110,7 @@ class AdjustRecord(models.Model):
         return f"{self.get_operation_type_display()} {self.amount} {self.customer_upstream_id}"
 
 
-class CommercialDiscount(models.Model):
+class CommercialDiscount(CustomerRecord):
     """A commercial discount (商务折扣) in force for a customer; read-only, synced."""
 
     class Status(models.TextChoices):
@@ -131,18 +119,6 @@ class CommercialDiscount(models.Model):
         EXPIRED = "EXPIRED", _("Expired")
         INVALID = "INVALID", _("Invalid")
 
-    partner = models.ForeignKey(
-        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="+"
-    )
-    customer = models.ForeignKey(
-        Customer,
-        verbose_name=_("customer"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    customer_upstream_id = models.CharField(_("customer ID"), max_length=64, db_index=True)
     discount_id = models.CharField(_("discount ID"), max_length=64, unique=True)
     business_name = models.CharField(_("business name"), max_length=200)
     discount_type = models.IntegerField(_("discount type"), null=True, blank=True)

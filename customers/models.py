@@ -99,7 +99,32 @@ class Customer(models.Model):
         return self.association_type == AssociationType.RESALE
 
 
-class AssociationEvent(models.Model):
+class CustomerRecord(models.Model):
+    """A row the upstream keeps about one customer (an event, a warning, a record, a discount).
+
+    It names the customer by its upstream id, so it is kept even when that customer is not (or no
+    longer) mirrored; `customer` links it when it is. Subclasses may redeclare `customer` to name the
+    reverse relation.
+    """
+
+    partner = models.ForeignKey(
+        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="+"
+    )
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    customer_upstream_id = models.CharField(_("customer ID"), max_length=64, db_index=True)
+
+    class Meta:
+        abstract = True
+
+
+class AssociationEvent(CustomerRecord):
     """An association, disassociation or switch of a customer, from the upstream records or the portal."""
 
     class Operation(models.TextChoices):
@@ -116,9 +141,6 @@ class AssociationEvent(models.Model):
         CUSTOMER = "CUSTOMER", _("Customer")
         PLATFORM = "PLATFORM", _("Platform")
 
-    partner = models.ForeignKey(
-        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="+"
-    )
     customer = models.ForeignKey(
         Customer,
         verbose_name=_("customer"),
@@ -127,7 +149,6 @@ class AssociationEvent(models.Model):
         on_delete=models.SET_NULL,
         related_name="events",
     )
-    customer_upstream_id = models.CharField(_("customer ID"), max_length=64, db_index=True)
     record_id = models.CharField(_("record ID"), max_length=64, null=True, blank=True, unique=True)
     operation = models.CharField(_("operation"), max_length=16, choices=Operation.choices)
     association_type = models.CharField(
@@ -160,7 +181,7 @@ class AssociationEvent(models.Model):
         return f"{self.get_operation_display()} {self.customer_upstream_id} {self.occurred_at:%Y-%m-%d}"
 
 
-class Warning(models.Model):
+class Warning(CustomerRecord):
     """A warning about a customer (churn, resource, balance, arrears), mirrored from the upstream."""
 
     class Category(models.TextChoices):
@@ -178,9 +199,6 @@ class Warning(models.Model):
         NOT_LOST = "NOT_LOST", _("Not lost")
         HANDLED = "HANDLED", _("Handled")
 
-    partner = models.ForeignKey(
-        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="+"
-    )
     customer = models.ForeignKey(
         Customer,
         verbose_name=_("customer"),
@@ -189,7 +207,6 @@ class Warning(models.Model):
         on_delete=models.SET_NULL,
         related_name="warnings",
     )
-    customer_upstream_id = models.CharField(_("customer ID"), max_length=64, db_index=True)
     warning_id = models.CharField(_("warning ID"), max_length=64, unique=True)
     scene_name = models.CharField(_("scene name"), max_length=100)
     category = models.CharField(_("category"), max_length=16, choices=Category.choices)
