@@ -20,7 +20,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.reveal_customer",
         "customers.export_customer",
         "customers.assign_account_manager",
-        "customers.view_warning",
+        "customers.view_customerwarning",
         "customers.handle_warning",
         "customers.view_all_warnings",
     ],
@@ -33,7 +33,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.view_customer",
         "customers.reveal_customer",
         "customers.export_customer",
-        "customers.view_warning",
+        "customers.view_customerwarning",
         "customers.handle_warning",
     ],
     ROLE_VIEWER: [

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from customers.models import AssociationEvent, Customer, Warning
+from customers.models import AssociationEvent, Customer, CustomerWarning
 
 
 @admin.register(Customer)
@@ -27,7 +27,7 @@ class AssociationEventAdmin(admin.ModelAdmin):
     raw_id_fields = ("customer", "initiated_by")
 
 
-@admin.register(Warning)
+@admin.register(CustomerWarning)
 class WarningAdmin(admin.ModelAdmin):
     list_display = (
         "send_time",

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from customers.models import AssociationType, Customer, Warning
+from customers.models import AssociationType, Customer, CustomerWarning
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -72,8 +72,8 @@ class CustomerFilter(django_filters.FilterSet):
 
 class WarningFilter(django_filters.FilterSet):
     scene = django_filters.CharFilter(label=_("Scene name"), field_name="scene_name", lookup_expr="icontains")
-    category = django_filters.ChoiceFilter(label=_("Category"), choices=Warning.Category.choices)
-    status = django_filters.ChoiceFilter(label=_("Status"), choices=Warning.Status.choices)
+    category = django_filters.ChoiceFilter(label=_("Category"), choices=CustomerWarning.Category.choices)
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=CustomerWarning.Status.choices)
     sent_from = django_filters.DateFilter(
         label=_("Sent from"), field_name="send_time", lookup_expr="date__gte", widget=DATE
     )
@@ -91,7 +91,7 @@ class WarningFilter(django_filters.FilterSet):
     )
 
     class Meta:
-        model = Warning
+        model = CustomerWarning
         fields: list[str] = []
 
     def __init__(self, *args, user: User, **kwargs):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer, Warning
+from customers.models import Customer, CustomerWarning
 from customers.services import account_manager_choices
 
 REMARK = forms.CharField(
@@ -19,7 +19,7 @@ class HandleWarningForm(forms.Form):
     result = forms.ChoiceField(label=_("Result"), widget=forms.RadioSelect)
     remark = REMARK
 
-    def __init__(self, *args, warning: Warning, **kwargs):
+    def __init__(self, *args, warning: CustomerWarning, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["result"].choices = warning.results()
         if len(warning.results()) == 1:
@@ -50,7 +50,7 @@ class BulkHandleForm(forms.Form):
     warnings = IdListField(label=_("Warnings"))
     result = forms.ChoiceField(
         label=_("Result for churn warnings"),
-        choices=[(r.value, r.label) for r in (Warning.Result.NOT_LOST, Warning.Result.LOST)],
+        choices=[(r.value, r.label) for r in (CustomerWarning.Result.NOT_LOST, CustomerWarning.Result.LOST)],
         help_text=_("Warnings of other categories are marked handled."),
     )
     remark = REMARK

@@ -181,7 +181,7 @@ class AssociationEvent(CustomerRecord):
         return f"{self.get_operation_display()} {self.customer_upstream_id} {self.occurred_at:%Y-%m-%d}"
 
 
-class Warning(CustomerRecord):
+class CustomerWarning(CustomerRecord):
     """A warning about a customer (churn, resource, balance, arrears), mirrored from the upstream."""
 
     class Category(models.TextChoices):

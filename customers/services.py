@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 
 from accounts import audit
 from accounts.models import ROLE_ADMIN, ROLE_SALES, User
-from customers.models import Customer, Warning
+from customers.models import Customer, CustomerWarning
 from portal.lib.masking import mask
 from portal.lib.text import db_text
 from upstream.outbox import enqueue
@@ -48,7 +48,7 @@ def owned_warnings_q(user: User) -> Q:
     return q
 
 
-def owns(user: User, warning: Warning) -> bool:
+def owns(user: User, warning: CustomerWarning) -> bool:
     """Whether the user owns the warning's customer (the warning is already scoped to the user's partner)."""
     manager_id = warning.customer.account_manager_id if warning.customer_id else None
     if manager_id is not None:
@@ -56,7 +56,7 @@ def owns(user: User, warning: Warning) -> bool:
     return user.is_partner_admin
 
 
-def can_handle(user: User, warning: Warning) -> bool:
+def can_handle(user: User, warning: CustomerWarning) -> bool:
     return warning.is_pending and user.has_perm("customers.handle_warning") and owns(user, warning)
 
 
@@ -65,14 +65,16 @@ def pending_count(user: User) -> int:
     if not user.has_perm("customers.handle_warning"):
         return 0
     return (
-        Warning.objects.for_user(user).filter(owned_warnings_q(user), status=Warning.Status.PENDING).count()
+        CustomerWarning.objects.for_user(user)
+        .filter(owned_warnings_q(user), status=CustomerWarning.Status.PENDING)
+        .count()
     )
 
 
 # --- handling -----------------------------------------------------------------------------------------------
 
 
-def _check_and_handle(user: User, warning: Warning, result: str, remark: str) -> Warning:
+def _check_and_handle(user: User, warning: CustomerWarning, result: str, remark: str) -> CustomerWarning:
     if not warning.is_pending or warning.push_pending:
         raise ServiceError(_("This warning is already handled."))
     if not owns(user, warning):
@@ -82,7 +84,7 @@ def _check_and_handle(user: User, warning: Warning, result: str, remark: str) ->
     if result not in {value for value, _label in warning.results()}:
         raise ServiceError(_("That result does not fit a warning of this category."))
     now = timezone.now()
-    warning.status = Warning.Status.HANDLED
+    warning.status = CustomerWarning.Status.HANDLED
     warning.handle_result = result
     warning.handler = user
     warning.handled_at = now
@@ -129,24 +131,26 @@ def _check_and_handle(user: User, warning: Warning, result: str, remark: str) ->
 
 def _locked(user: User):
     return (
-        Warning.objects.for_user(user).select_related("customer", "partner").select_for_update(of=("self",))
+        CustomerWarning.objects.for_user(user)
+        .select_related("customer", "partner")
+        .select_for_update(of=("self",))
     )
 
 
-def handle_warning(user: User, warning: Warning, result: str, remark: str = "") -> Warning:
+def handle_warning(user: User, warning: CustomerWarning, result: str, remark: str = "") -> CustomerWarning:
     """Handle one warning: mark it handled here and queue the result for the upstream (one outbox command)."""
     with transaction.atomic():
         try:
             locked = _locked(user).get(pk=warning.pk)
-        except Warning.DoesNotExist:
+        except CustomerWarning.DoesNotExist:
             raise ServiceError(_("This warning does not exist.")) from None
         return _check_and_handle(user, locked, result, remark.strip())
 
 
 @dataclass
 class BulkOutcome:
-    handled: list[Warning] = field(default_factory=list)
-    refused: list[tuple[Warning, str]] = field(default_factory=list)
+    handled: list[CustomerWarning] = field(default_factory=list)
+    refused: list[tuple[CustomerWarning, str]] = field(default_factory=list)
 
 
 def bulk_handle_warnings(user: User, warning_ids, result: str, remark: str = "") -> BulkOutcome:
@@ -157,7 +161,11 @@ def bulk_handle_warnings(user: User, warning_ids, result: str, remark: str = "")
     outcome = BulkOutcome()
     with transaction.atomic():
         for warning in _locked(user).filter(pk__in=list(warning_ids)).order_by("pk"):
-            own_result = result if warning.category == Warning.Category.CHURN else Warning.Result.HANDLED
+            own_result = (
+                result
+                if warning.category == CustomerWarning.Category.CHURN
+                else CustomerWarning.Result.HANDLED
+            )
             try:
                 with transaction.atomic():
                     _check_and_handle(user, warning, own_result, remark.strip())
@@ -170,16 +178,18 @@ def bulk_handle_warnings(user: User, warning_ids, result: str, remark: str = "")
 
 def apply_push_success(warning_pk: int) -> None:
     """The upstream took the result: the sync may now mirror the warning again."""
-    Warning.objects.filter(pk=warning_pk).update(push_pending=False, push_error="", updated_at=timezone.now())
+    CustomerWarning.objects.filter(pk=warning_pk).update(
+        push_pending=False, push_error="", updated_at=timezone.now()
+    )
 
 
 def apply_push_failure(warning_pk: int, error: str) -> None:
     """The upstream refused the result: the warning is pending again, with the reason shown."""
     with transaction.atomic():
-        warning = Warning.objects.select_for_update().filter(pk=warning_pk, push_pending=True).first()
+        warning = CustomerWarning.objects.select_for_update().filter(pk=warning_pk, push_pending=True).first()
         if warning is None:
             return
-        warning.status = Warning.Status.PENDING
+        warning.status = CustomerWarning.Status.PENDING
         warning.handle_result = ""
         warning.handled_at = None
         warning.push_pending = False

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.services import partner_for_scope, upstream_scopes
-from customers.models import AssociationEvent, Customer, Warning
+from customers.models import AssociationEvent, Customer, CustomerWarning
 from upstream.sync import Dataset, SyncContext, paginate_scope, register
 from upstream.upsert import bulk_upsert
 
@@ -141,7 +141,7 @@ def apply_warnings(ctx: SyncContext, items) -> tuple[int, int]:
     # the upstream still says PENDING until the push lands, and must not undo the user's work meanwhile.
     held = {
         local["warning_id"]: local
-        for local in Warning.objects.filter(
+        for local in CustomerWarning.objects.filter(
             warning_id__in=[row["warning_id"] for row in rows], push_pending=True
         ).values("warning_id", "status", "handle_result", "handled_at")
     }
@@ -153,7 +153,11 @@ def apply_warnings(ctx: SyncContext, items) -> tuple[int, int]:
             )
     ctx.advance([w.send_time for w in items])
     return bulk_upsert(
-        Warning, rows, key="warning_id", touch=("updated_at",), insert_only={"created_at": timezone.now()}
+        CustomerWarning,
+        rows,
+        key="warning_id",
+        touch=("updated_at",),
+        insert_only={"created_at": timezone.now()},
     )
 
 

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ROLE_ADMIN, User
-from customers.models import Warning
+from customers.models import CustomerWarning
 from portal.lib.notifications import send_email
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ def _link(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def _arrears_recipients(warning: Warning) -> list[User]:
+def _arrears_recipients(warning: CustomerWarning) -> list[User]:
     """The customer's owner: its account manager, else the admins of the warning's partner."""
     manager = warning.customer.account_manager if warning.customer_id else None
     if manager is not None:
@@ -42,18 +42,20 @@ def notify_arrears_warnings() -> int:
     """Email the owner of each newly synced arrears warning once; returns how many warnings were announced."""
     now = timezone.now()
     # Too old to be news: marked without an email.
-    Warning.objects.filter(
-        category=Warning.Category.ARREARS,
+    CustomerWarning.objects.filter(
+        category=CustomerWarning.Category.ARREARS,
         arrears_notified_at__isnull=True,
         send_time__lt=now - ARREARS_NOTICE_MAX_AGE,
     ).update(arrears_notified_at=now)
     announced = 0
-    candidates = Warning.objects.filter(
-        category=Warning.Category.ARREARS, arrears_notified_at__isnull=True, status=Warning.Status.PENDING
+    candidates = CustomerWarning.objects.filter(
+        category=CustomerWarning.Category.ARREARS,
+        arrears_notified_at__isnull=True,
+        status=CustomerWarning.Status.PENDING,
     ).select_related("customer", "customer__account_manager", "partner")
     for warning in candidates[:200]:
         # Claim it first (a conditional UPDATE): two workers never announce the same warning.
-        if not Warning.objects.filter(pk=warning.pk, arrears_notified_at__isnull=True).update(
+        if not CustomerWarning.objects.filter(pk=warning.pk, arrears_notified_at__isnull=True).update(
             arrears_notified_at=now
         ):
             continue
@@ -79,8 +81,10 @@ def send_warning_digests() -> int:
     """Email each account manager who wants it a digest of the new warnings of their customers."""
     now = timezone.now()
     sent = 0
-    fresh = Warning.objects.filter(
-        digest_sent_at__isnull=True, status=Warning.Status.PENDING, created_at__gte=now - DIGEST_MAX_AGE
+    fresh = CustomerWarning.objects.filter(
+        digest_sent_at__isnull=True,
+        status=CustomerWarning.Status.PENDING,
+        created_at__gte=now - DIGEST_MAX_AGE,
     )
     managers = User.objects.filter(
         pk__in=fresh.filter(customer__account_manager__isnull=False).values("customer__account_manager"),
@@ -93,9 +97,9 @@ def send_warning_digests() -> int:
         if not warnings:
             continue
         # Claim them before sending: a retried run does not send the same warnings again.
-        claimed = Warning.objects.filter(pk__in=[w.pk for w in warnings], digest_sent_at__isnull=True).update(
-            digest_sent_at=now
-        )
+        claimed = CustomerWarning.objects.filter(
+            pk__in=[w.pk for w in warnings], digest_sent_at__isnull=True
+        ).update(digest_sent_at=now)
         if not claimed:
             continue
         send_email(

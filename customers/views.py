@@ -24,7 +24,7 @@ from accounts.tenancy import get_for_user_or_404
 from customers import services
 from customers.filters import CustomerFilter, WarningFilter
 from customers.forms import AssignAccountManagerForm, BulkHandleForm, HandleWarningForm
-from customers.models import Customer, Warning
+from customers.models import Customer, CustomerWarning
 from portal.lib.htmx import render_page
 from portal.lib.masking import mask
 from upstream.models import OutboxCommand
@@ -100,7 +100,7 @@ def _customers(request, tab: str | None):
     return (
         customers.select_related("account_manager", "partner")
         .annotate(
-            open_warnings=Count("warnings", filter=Q(warnings__status=Warning.Status.PENDING)),
+            open_warnings=Count("warnings", filter=Q(warnings__status=CustomerWarning.Status.PENDING)),
             # The resale balance, through billing's one-to-one CustomerAccount (a join, not a query per row).
             balance=F("account__amount"),
         )
@@ -193,7 +193,7 @@ def customer_export(request: StaffRequest):
 @staff_required(perm="customers.view_customer")
 def customer_detail(request: StaffRequest, customer_pk: int):
     customers = Customer.objects.select_related("account_manager", "partner").annotate(
-        open_warnings=Count("warnings", filter=Q(warnings__status=Warning.Status.PENDING))
+        open_warnings=Count("warnings", filter=Q(warnings__status=CustomerWarning.Status.PENDING))
     )
     customer = get_for_user_or_404(customers, request.user, pk=customer_pk)
     context = {
@@ -280,19 +280,19 @@ def customer_hide(request: StaffRequest, customer_pk: int, field: str):
 
 def _visible_warnings(user):
     """Warnings the user may open: all of the partner's for those who see all, else the user's own."""
-    warnings = Warning.objects.for_user(user)
+    warnings = CustomerWarning.objects.for_user(user)
     if not user.has_perm("customers.view_all_warnings"):
         warnings = warnings.filter(services.owned_warnings_q(user))
     return warnings
 
 
 @require_GET
-@staff_required(perm="customers.view_warning")
+@staff_required(perm="customers.view_customerwarning")
 def warning_list(request: StaffRequest):
     user = request.user
     can_see_all = user.has_perm("customers.view_all_warnings")
     tab = "all" if request.GET.get("tab") == "all" and can_see_all else "handle"
-    warnings = Warning.objects.for_user(user).select_related(
+    warnings = CustomerWarning.objects.for_user(user).select_related(
         "customer", "customer__account_manager", "partner"
     )
     if tab == "handle":
@@ -321,10 +321,10 @@ def warning_list(request: StaffRequest):
 def _warning_context(request, warning, form=None):
     user = request.user
     can_handle = services.can_handle(user, warning) and not warning.push_pending
-    history = AuditEvent.objects.filter(target_type="customers.warning", target_id=str(warning.pk)).order_by(
-        "created_at", "id"
-    )
-    pushes = OutboxCommand.objects.filter(object_type="customers.warning", object_id=str(warning.pk))
+    history = AuditEvent.objects.filter(
+        target_type="customers.customerwarning", target_id=str(warning.pk)
+    ).order_by("created_at", "id")
+    pushes = OutboxCommand.objects.filter(object_type="customers.customerwarning", object_id=str(warning.pk))
     assign_form = None
     if warning.customer_id and user.has_perm("customers.assign_account_manager"):
         assign_form = AssignAccountManagerForm(
@@ -342,7 +342,7 @@ def _warning_context(request, warning, form=None):
     }
 
 
-def _get_warning(request, warning_pk: int) -> Warning:
+def _get_warning(request, warning_pk: int) -> CustomerWarning:
     warnings = _visible_warnings(request.user).select_related(
         "customer", "customer__account_manager", "partner", "handler"
     )
@@ -350,7 +350,7 @@ def _get_warning(request, warning_pk: int) -> Warning:
 
 
 @require_GET
-@staff_required(perm="customers.view_warning")
+@staff_required(perm="customers.view_customerwarning")
 def warning_detail(request: StaffRequest, warning_pk: int):
     warning = _get_warning(request, warning_pk)
     return render_page(

@@ -69,10 +69,10 @@ def _foreign_customer_pk(partners):
 def _foreign_warning_pk(partners):
     from django.utils import timezone
 
-    from customers.models import Warning
+    from customers.models import CustomerWarning
 
     customer = _foreign_customer(partners)
-    warning, _created = Warning.objects.get_or_create(
+    warning, _created = CustomerWarning.objects.get_or_create(
         warning_id="urlwalk-foreign-warning",
         defaults={
             "partner": partners["dist"],

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from customers.models import AssociationType, Customer, Warning
+from customers.models import AssociationType, Customer, CustomerWarning
 
 _seq = itertools.count(1)
 
@@ -41,7 +41,7 @@ def make_customer(partners):
 def make_warning(make_customer):
     """make_warning(customer=..., category="CHURN") → a pending warning about that customer."""
 
-    def make(customer: Customer | None = None, **fields) -> Warning:
+    def make(customer: Customer | None = None, **fields) -> CustomerWarning:
         n = next(_seq)
         customer = customer or make_customer("ra")
         values = {
@@ -50,12 +50,12 @@ def make_warning(make_customer):
             "customer_upstream_id": customer.customer_id,
             "warning_id": f"warn-{n:06d}",
             "scene_name": "流失预警",
-            "category": Warning.Category.CHURN,
+            "category": CustomerWarning.Category.CHURN,
             "title": f"Customer may churn {n}",
             "content": "Spending dropped by 80%.",
             "send_time": timezone.now() - timedelta(seconds=n),
         }
         values.update(fields)
-        return Warning.objects.create(**values)
+        return CustomerWarning.objects.create(**values)
 
     return make

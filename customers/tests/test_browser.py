@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from accounts.models import AuditEvent
 from conftest import sign_in
-from customers.models import Warning
+from customers.models import CustomerWarning
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -38,5 +38,8 @@ def test_ra_sales_reveals_a_name_handles_a_churn_warning_and_sees_the_count_drop
 
     expect(count).to_have_text("1")
     churn.refresh_from_db()
-    assert (churn.status, churn.handle_result) == (Warning.Status.HANDLED, Warning.Result.NOT_LOST)
+    assert (churn.status, churn.handle_result) == (
+        CustomerWarning.Status.HANDLED,
+        CustomerWarning.Result.NOT_LOST,
+    )
     assert not [e for e in page.console_errors if "Content Security Policy" in e], page.console_errors

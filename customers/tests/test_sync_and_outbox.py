@@ -7,12 +7,12 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from customers import outbox, services
-from customers.models import Warning
+from customers.models import CustomerWarning
 from customers.sync import apply_warnings
 from upstream.models import OutboxCommand, SyncRun
 from upstream.outbox import HANDLERS
 from upstream.sync import SyncContext
-from upstream.types import CustomerWarning
+from upstream.types import CustomerWarning as UpstreamWarning
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def upstream_row(warning, **changes):
         "handled_at": None,
     }
     values.update(changes)
-    return CustomerWarning(**values)
+    return UpstreamWarning(**values)
 
 
 def sync(partner, rows):
@@ -94,4 +94,4 @@ def test_new_warnings_are_still_created_by_the_sync(make_customer, make_warning,
     template = make_warning(make_customer("ra"))
     fresh = upstream_row(template, warning_id="brand-new")
     created, _updated = sync(partners["ra"], [fresh])
-    assert created == 1 and Warning.objects.filter(warning_id="brand-new", status="PENDING").exists()
+    assert created == 1 and CustomerWarning.objects.filter(warning_id="brand-new", status="PENDING").exists()

@@ -143,7 +143,7 @@ def test_handling_a_churn_warning_pushes_exactly_one_outbox_command(
         "indirect_partner_id": partners["ra"].upstream_id,
     }
     assert command.partner_key == partners["ra"].upstream_id
-    assert (command.object_type, command.object_id) == ("customers.warning", str(warning.pk))
+    assert (command.object_type, command.object_id) == ("customers.customerwarning", str(warning.pk))
     assert AuditEvent.objects.filter(action="warning_handled", target_id=str(warning.pk)).count() == 1
 
 

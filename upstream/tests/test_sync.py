@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from billing.models import AdjustRecord, CustomerAccount, PartnerAccount
-from customers.models import AssociationEvent, Customer, Warning
+from customers.models import AssociationEvent, Customer, CustomerWarning
 from upstream.client import RetryPolicy, UpstreamClient
 from upstream.models import SyncRun, SyncSeen
 from upstream.sync import datasets, run_dataset
@@ -47,7 +47,7 @@ def test_a_full_sync_mirrors_every_dataset(upstream_settings, upstream_sim, part
             client.list_adjust_records(indirect_partner_id=s, limit=1).total
             for s in (None, "ip-reseller-a", "ip-reseller-b")
         )
-    assert Warning.objects.count() == warnings_total > 0
+    assert CustomerWarning.objects.count() == warnings_total > 0
     assert AdjustRecord.objects.count() == records_total
     assert PartnerAccount.objects.filter(partner=partners["dist"], account_type=1).exists()
     assert runs["customers"].rows_created == Customer.objects.count()
@@ -88,11 +88,11 @@ def test_incremental_runs_pick_up_new_warnings_only(upstream_settings, upstream_
     with _client(upstream_sim) as client:
         for name in ("indirect_partners", "customers", "warnings"):
             run_dataset(name, client=client, mode="full")
-        before = Warning.objects.count()
+        before = CustomerWarning.objects.count()
         upstream_sim.tick(warnings=3)
         run = run_dataset("warnings", client=client)
     assert run.mode == SyncRun.Mode.INCREMENTAL
-    assert Warning.objects.count() == before + 3
+    assert CustomerWarning.objects.count() == before + 3
     assert run.rows_created == 3
     assert run.rows_seen < before  # it did not read the whole list again
 
