@@ -8,7 +8,6 @@ import qrcode
 import qrcode.image.svg
 from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -20,6 +19,7 @@ from accounts.decorators import staff_required
 from accounts.forms import PartnerSettingsForm, ProfileForm, StepUpSendForm, TotpConfirmForm
 from accounts.http import StaffRequest
 from accounts.models import AuditEvent, Message, MessageCodeDevice
+from portal.lib import lists
 from portal.lib.htmx import render_page
 
 
@@ -104,7 +104,7 @@ def audit_log(request: StaffRequest):
     action = request.GET.get("action", "").strip()
     if action:
         events = events.filter(action=action)
-    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    page = lists.paginate(request, events, size=50)
     return render_page(request, "accounts/audit_log.html", {"page": page, "action": action}, partial="table")
 
 
@@ -138,5 +138,5 @@ def outbox(request: StaffRequest):
     rows = Message.objects.all()
     if not request.user.is_superuser:
         rows = rows.filter(partner_id__in=request.user.partner.visible_partner_ids())
-    page = Paginator(rows.order_by("-created_at", "-id"), 30).get_page(request.GET.get("page"))
+    page = lists.paginate(request, rows.order_by("-created_at", "-id"), size=30)
     return render_page(request, "accounts/outbox.html", {"page": page}, partial="table")

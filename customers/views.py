@@ -5,16 +5,13 @@ from __future__ import annotations
 import csv
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db.models import Count, F, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from accounts import audit
 from accounts.decorators import staff_required
@@ -25,57 +22,14 @@ from customers import services
 from customers.filters import CustomerFilter, WarningFilter
 from customers.forms import AssignAccountManagerForm, BulkHandleForm, HandleWarningForm
 from customers.models import Customer, CustomerWarning
-from portal.lib.htmx import render_page
+from portal.lib import lists
+from portal.lib.htmx import done, render_page
 from portal.lib.masking import mask
 from upstream.models import OutboxCommand
-
-PER_PAGE_CHOICES = (10, 20, 50, 100)
-DEFAULT_PER_PAGE = 20
 
 
 def _placeholder(request, title):
     return render(request, "portal/placeholder.html", {"title": title})
-
-
-# --- shared helpers -----------------------------------------------------------------------------------------
-
-
-def _per_page(request) -> int:
-    try:
-        value = int(request.GET.get("per_page", DEFAULT_PER_PAGE))
-    except (TypeError, ValueError):
-        return DEFAULT_PER_PAGE
-    return value if value in PER_PAGE_CHOICES else DEFAULT_PER_PAGE
-
-
-def _filtered(request, filterset):
-    """The filtered rows, or all rows with a message when a filter value makes no sense (never a 500)."""
-    if filterset.is_bound and not filterset.is_valid():
-        fields = filterset.form.fields
-        names = ", ".join(str(fields[name].label) for name in filterset.form.errors if name in fields)
-        messages.warning(
-            request,
-            _("Some filters were not understood (%(names)s), so the list is not filtered.")
-            % {"names": names},
-        )
-        return filterset.queryset
-    return filterset.qs
-
-
-def _safe_next(request, default: str) -> str:
-    target = request.POST.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=False
-    ):
-        return target
-    return default
-
-
-def _done(request, url: str):
-    """After a successful POST: a client redirect for htmx, a redirect otherwise."""
-    if request.htmx:
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
 
 
 # --- customers ----------------------------------------------------------------------------------------------
@@ -113,15 +67,12 @@ def _customers(request, tab: str | None):
 def customer_list(request: StaffRequest):
     tab = _customer_tab(request)
     filterset = CustomerFilter(request.GET or None, queryset=_customers(request, tab), user=request.user)
-    rows = _filtered(request, filterset)
-    page = Paginator(rows, _per_page(request)).get_page(request.GET.get("page"))
+    page = lists.paginate(request, lists.filtered(request, filterset))
     context = {
-        "page": page,
         "filter": filterset,
         "tab": tab,
         "tabs": CUSTOMER_TABS if tab else (),
-        "per_page": _per_page(request),
-        "per_page_choices": PER_PAGE_CHOICES,
+        **lists.page_context(request, page),
     }
     return render_page(request, "customers/customer_list.html", context, partial="table")
 
@@ -138,7 +89,7 @@ def customer_export(request: StaffRequest):
     """The filtered customer list as CSV, with names, account names, phones and emails masked."""
     tab = _customer_tab(request)
     filterset = CustomerFilter(request.GET or None, queryset=_customers(request, tab), user=request.user)
-    rows = _filtered(request, filterset)
+    rows = lists.filtered(request, filterset)
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="customers.csv"'
     response.write("\ufeff")  # so that spreadsheet programs read UTF-8
@@ -231,7 +182,7 @@ def customer_assign(request: StaffRequest, customer_pk: int):
                 messages.success(
                     request, _("%(user)s is now the customer's account manager.") % {"user": manager.username}
                 )
-    return _done(request, _safe_next(request, reverse("customers:detail", args=[customer.pk])))
+    return done(request, lists.safe_next(request, reverse("customers:detail", args=[customer.pk])))
 
 
 def _reveal_response(request, customer, field, **extra):
@@ -298,22 +249,19 @@ def warning_list(request: StaffRequest):
     if tab == "handle":
         warnings = warnings.filter(services.owned_warnings_q(user))
     filterset = WarningFilter(request.GET or None, queryset=warnings, user=user)
-    rows = _filtered(request, filterset)
-    page = Paginator(rows, _per_page(request)).get_page(request.GET.get("page"))
+    page = lists.paginate(request, lists.filtered(request, filterset))
     may_handle = user.has_perm("customers.handle_warning")
     for warning in page:
         warning.can_handle = (
             may_handle and warning.is_pending and not warning.push_pending and services.owns(user, warning)
         )
     context = {
-        "page": page,
         "filter": filterset,
         "tab": tab,
         "can_see_all": can_see_all,
         "may_handle": may_handle,
         "bulk_form": BulkHandleForm(),
-        "per_page": _per_page(request),
-        "per_page_choices": PER_PAGE_CHOICES,
+        **lists.page_context(request, page),
     }
     return render_page(request, "customers/warning_list.html", context, partial="table")
 
@@ -392,11 +340,11 @@ def warning_handle(request: StaffRequest, warning_pk: int):
 @staff_required(perm="customers.handle_warning")
 def warning_bulk_handle(request: StaffRequest):
     form = BulkHandleForm(request.POST)
-    next_url = _safe_next(request, reverse("customers:warnings"))
+    next_url = lists.safe_next(request, reverse("customers:warnings"))
     if not form.is_valid():
         for errors in form.errors.values():
             messages.error(request, errors[0])
-        return _done(request, next_url)
+        return done(request, next_url)
     outcome = services.bulk_handle_warnings(
         request.user, form.cleaned_data["warnings"], form.cleaned_data["result"], form.cleaned_data["remark"]
     )
@@ -427,7 +375,7 @@ def warning_bulk_handle(request: StaffRequest):
             )
             % {"count": missing},
         )
-    return _done(request, next_url)
+    return done(request, next_url)
 
 
 @require_GET
