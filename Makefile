@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HONCHO := $(VENV)/bin/honcho
 
-.PHONY: help run test setup venv services database messages static lint format clean
+.PHONY: help run test setup venv services database messages messages-update static lint format clean
 
 help:
 	@echo "make run   set everything up, then web :8000 + worker + beat + simulator :8001 (Ctrl-C stops)"
@@ -34,6 +34,10 @@ database: venv services
 
 messages: venv services
 	@$(PY) manage.py compilemessages --ignore=.venv -v 0
+
+# After adding translatable text: refresh both catalogues, then fill new entries (scripts/i18n_add.py).
+messages-update: venv
+	@$(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=var --ignore='upstream/simulator/*' -v 0
 
 .env:
 	@python3 scripts/make_env.py
