@@ -8,11 +8,13 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 HONCHO := $(VENV)/bin/honcho
 
-.PHONY: help run test setup venv services database messages messages-update static lint format clean
+.PHONY: help run test bench test-fast setup venv services database messages messages-update static lint format clean
 
 help:
 	@echo "make run   set everything up, then web :8000 + worker + beat + simulator :8001 (Ctrl-C stops)"
 	@echo "make test  set everything up, then the whole test suite"
+	@echo "make test-fast  the same without the slow soak tests and the browser tests"
+	@echo "make bench  every page under load against gunicorn, a table and bench/results.json (bench/README.md)"
 
 # --- set-up ---------------------------------------------------------------------------------------------
 $(VENV)/.installed: requirements.txt
@@ -32,12 +34,14 @@ services:
 database: venv services
 	@$(PY) scripts/ensure_database.py
 
+# The catalogue commands load the settings, which refuse DEBUG=0 without a production SECRET_KEY; they serve
+# nothing, so they run as development (the settings' DEBUG default is off).
 messages: venv services
-	@$(PY) manage.py compilemessages --ignore=.venv -v 0
+	@DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv -v 0
 
 # After adding translatable text: refresh both catalogues, then fill new entries (scripts/i18n_add.py).
 messages-update: venv
-	@$(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=var --ignore='upstream/simulator/*' -v 0
+	@DEBUG=1 $(PY) manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore=.venv --ignore=var --ignore='upstream/simulator/*' -v 0
 
 .env:
 	@python3 scripts/make_env.py
@@ -59,13 +63,29 @@ run: venv .env
 	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" exec $(HONCHO) start -f Procfile
 
 # --- test -----------------------------------------------------------------------------------------------
-# Tests use their own Redis database (15) and pytest-django's test_<name> PostgreSQL database.
-test: export REDIS_URL := $(or $(TEST_REDIS_URL),redis://127.0.0.1:6379/15)
-test: export PORTAL_DEMO := 1
+# Tests use their own Redis database (15) and pytest-django's test_<name> PostgreSQL database, with
+# portal/settings_test.py (pyproject.toml): production settings, DEBUG off, a test-only secret.
+# `make test` runs everything; `make test-fast` leaves out the tests marked slow (soak tests, a real worker)
+# and browser (Chromium), for a quick round while working.
+test test-fast: export REDIS_URL := $(or $(TEST_REDIS_URL),redis://127.0.0.1:6379/15)
+test test-fast: export PORTAL_DEMO := 1
 test: SERVICE_FLAGS := --chromium
 test: venv services messages
 	@$(PY) scripts/ensure_database.py
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+test-fast: venv services messages
+	@$(PY) scripts/ensure_database.py
+	$(VENV)/bin/pytest -m "not slow and not browser" $(PYTEST_ARGS)
+
+# --- bench ----------------------------------------------------------------------------------------------
+# Every page under load, against gunicorn with DEBUG=0, on the data DATABASE_URL holds (seed_demo, then
+# seed_scale): bench/README.md. BENCH_SECONDS=20 per page, BENCH_PAGES='customers*' to measure fewer pages.
+bench: venv services messages .env
+	@command -v wrk >/dev/null || { echo "Installing wrk (Debian package)…"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) \
+	  || echo "wrk could not be installed: measuring with the slower Python driver."; }
+	$(HONCHO) run $(PY) -m bench.run
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -3,15 +3,33 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import AuditEvent, Message, MessageCodeDevice, Partner, User
-from portal.lib.admin import ReadOnlyAdmin
+from portal.lib.admin import MaskedAdminMixin, ReadOnlyAdmin
+
+# The fields the sync writes for a reseller (accounts/sync.py): an edit here would be overwritten.
+PARTNER_UPSTREAM_FIELDS = ("upstream_id", "name", "account_name", "email", "tier", "parent")
 
 
 @admin.register(Partner)
-class PartnerAdmin(admin.ModelAdmin):
-    list_display = ["name", "tier", "parent", "upstream_id", "require_step_up", "created_at"]
+class PartnerAdmin(MaskedAdminMixin, admin.ModelAdmin):
+    """Partners: resellers are mirrored, so their upstream fields are view only; the portal's own settings
+    (step-up) stay editable. The distributor itself is set up here by an operator."""
+
+    list_display = ["name", "tier", "parent", "upstream_id", "account_name", "require_step_up", "created_at"]
     list_filter = ["tier", "require_step_up"]
-    search_fields = ["name", "upstream_id", "account_name"]
+    list_select_related = ["parent"]
+    search_fields = ["name", "=upstream_id", "=account_name"]
     autocomplete_fields = ["parent"]
+    masked_fields = {"account_name": "account_name", "email": "email"}
+
+    def masks(self, obj) -> bool:
+        return obj is not None and obj.tier != Partner.Tier.DISTRIBUTOR
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return self._masking([*fields, *PARTNER_UPSTREAM_FIELDS]) if self.masks(obj) else fields
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # users, customers and the audit log hang on a partner
 
 
 @admin.register(User)

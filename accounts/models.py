@@ -92,6 +92,11 @@ class Partner(models.Model):
         return self.name
 
     @property
+    def audit_label(self) -> str:
+        """How the audit log names this partner (not personal data)."""
+        return self.name
+
+    @property
     def is_distributor(self) -> bool:
         return self.tier == self.Tier.DISTRIBUTOR
 
@@ -133,6 +138,10 @@ class User(AbstractUser):
     )
     notify_warning_digest = models.BooleanField(_("daily digest of new warnings"), default=True)
     notify_arrears = models.BooleanField(_("immediate email for arrears warnings"), default=True)
+    # Emails and text messages to this user are written in this language, whoever triggers them.
+    language = models.CharField(
+        _("language of emails"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
 
     class Meta:
         verbose_name = _("staff user")
@@ -160,8 +169,28 @@ class User(AbstractUser):
     def is_partner_admin(self) -> bool:
         return self.role == ROLE_ADMIN
 
+    @property
+    def can_start_sync(self) -> bool:
+        """May queue a sync now (the sync page's button and its view): an admin of the top partner, the one
+        holding the upstream credentials, who may see sync runs."""
+        return (
+            self.is_active
+            and self.is_partner_admin
+            and self.partner_id is not None
+            and self.partner.parent_id is None
+            and self.has_perm("upstream.view_syncrun")
+        )
+
 
 class AuditEventQuerySet(PartnerScopedQuerySet):
+    def for_partner(self, partner: Partner | None, *, include_resellers: bool = True):
+        """Events by this partner's staff, and events about objects it owns (e.g. its distributor's
+        actions on its customers); for a distributor, its resellers' too."""
+        if partner is None:
+            return self.none()
+        ids = partner.visible_partner_ids() if include_resellers else [partner.pk]
+        return self.filter(models.Q(partner__in=ids) | models.Q(owner_partner__in=ids))
+
     def update(self, **kwargs):
         raise TypeError("Audit events are immutable.")
 
@@ -172,8 +201,18 @@ class AuditEventQuerySet(PartnerScopedQuerySet):
 class AuditEvent(models.Model):
     """An immutable record of a sensitive action: who did what to which object, when, from where."""
 
+    # The actor's partner (who did it) and the partner that owns the target (whose object it was): they
+    # differ when a distributor acts on a reseller's customer, and both partners see the event.
     partner = models.ForeignKey(
         Partner, null=True, blank=True, on_delete=models.PROTECT, verbose_name=_("partner")
+    )
+    owner_partner = models.ForeignKey(
+        Partner,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("owner of the object"),
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("actor")
@@ -182,6 +221,7 @@ class AuditEvent(models.Model):
     action = models.CharField(_("action"), max_length=64, db_index=True)
     target_type = models.CharField(_("object type"), max_length=64, blank=True)
     target_id = models.CharField(_("object id"), max_length=64, blank=True)
+    # An English note for operators; users read `message`, rendered in their language from action + data.
     summary = models.CharField(_("summary"), max_length=300, blank=True)
     data = models.JSONField(_("details"), default=dict, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
@@ -193,7 +233,11 @@ class AuditEvent(models.Model):
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["partner", "-created_at"])]
+        indexes = [
+            models.Index(fields=["partner", "-created_at"]),
+            models.Index(fields=["owner_partner", "-created_at"]),
+            models.Index(fields=["target_type", "target_id"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action}"
@@ -206,6 +250,27 @@ class AuditEvent(models.Model):
     def delete(self, *args, **kwargs):
         raise TypeError("Audit events are immutable.")
 
+    @property
+    def action_label(self) -> str:
+        """The action's name in the active language."""
+        from accounts.audit import action_label
+
+        return action_label(self.action)
+
+    @property
+    def message(self) -> str:
+        """What happened, in the active language (e.g. "handled the warning: Lost")."""
+        from accounts.audit import describe
+
+        return describe(self)
+
+    @property
+    def object_label(self) -> str:
+        """The object as a person reads it (e.g. "Customer 张**"), in the active language."""
+        from accounts.audit import object_label
+
+        return object_label(self)
+
 
 class Message(models.Model):
     """A record of every email and SMS the portal sent (the demo outbox shows these)."""
@@ -216,6 +281,15 @@ class Message(models.Model):
 
     partner = models.ForeignKey(
         Partner, null=True, blank=True, on_delete=models.SET_NULL, verbose_name=_("partner")
+    )
+    # The staff user it was sent to: the outbox shows each user only their own messages.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("user"),
     )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     recipient = models.CharField(_("to"), max_length=254, db_index=True)

@@ -56,11 +56,20 @@ def audit_locked_out(sender, request, username=None, ip_address=None, **kwargs):
     )
 
 
+def _recipient_user(context: dict, recipient: str):
+    """The staff user the message went to: the context's `user` when the address is theirs."""
+    user = context.get("user")
+    if isinstance(user, get_user_model()) and recipient in {user.email, user.phone}:
+        return user
+    return None
+
+
 @receiver(message_sent)
 def record_message(sender, channel, recipient, subject, body, context=None, tag="", **kwargs):
-    partner_id = (context or {}).get("partner_id")
+    context = context or {}
     Message.objects.create(
-        partner_id=partner_id,
+        partner_id=context.get("partner_id"),
+        user=_recipient_user(context, recipient),
         channel=channel,
         recipient=recipient,
         subject=subject[:300],

@@ -5,11 +5,17 @@ disassociate, approve unbind, invalidate an offer) mixes in StepUpFormMixin. It 
 accepts the form only with a valid code from one of the user's devices: an authenticator app
 (django-otp TOTP) or a 6-digit code sent by email or SMS (MessageCodeDevice). The page includes
 `includes/step_up_field.html`, whose buttons post to `accounts:step-up-send`.
+
+A form that changes sensitive fields among harmless ones (the profile's email and phone next to its time
+zone) names them in `step_up_fields`: the code is then asked only when one of them changes.
 """
 
 from __future__ import annotations
 
+import math
+
 from django import forms
+from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -39,6 +45,11 @@ def has_authenticator(user: User) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
+def code_lifetime_minutes() -> int:
+    """How long a sent code is valid, in whole minutes (STEP_UP_CODE_TTL, rounded up), for texts."""
+    return max(1, math.ceil(settings.STEP_UP_CODE_TTL.total_seconds() / 60))
+
+
 class CodeNotSent(Exception):
     """A code could not be sent now (no address, or asked again too soon)."""
 
@@ -55,7 +66,7 @@ def send_code(user: User, channel: str) -> MessageCodeDevice:
         if wait:
             raise CodeNotSent(_("A code was sent just now. You can ask again in %(s)d s.") % {"s": wait})
         code = device.new_code()
-    context = {"code": code, "user": user, "minutes": 5, "partner_id": user.partner_id}
+    context = {"code": code, "user": user, "minutes": code_lifetime_minutes(), "partner_id": user.partner_id}
     if channel == MessageCodeDevice.Channel.EMAIL:
         send_email(user.email, "emails/step_up_code", context, tag="step-up-code")
     else:
@@ -79,7 +90,12 @@ def verify(user: User, code: str, *, request=None) -> bool:
 
 
 class StepUpFormMixin(forms.Form):
-    """Adds a required `code` field when the user's partner asks for codes; pass `user=` to the form."""
+    """Adds a required `code` field when the user's partner asks for codes; pass `user=` to the form.
+
+    With `step_up_fields` set, the code is required only when one of those fields changes.
+    """
+
+    step_up_fields: tuple[str, ...] | None = None
 
     code = forms.CharField(
         label=_("Verification code"),
@@ -97,12 +113,28 @@ class StepUpFormMixin(forms.Form):
         if not self.step_up_required:
             del self.fields["code"]
         else:
-            self.fields["code"].required = True
+            self.fields["code"].required = self.step_up_fields is None
+
+    def step_up_needed(self) -> bool:
+        """Whether this submission needs a code (for step_up_fields: one of them changed)."""
+        if not self.step_up_required:
+            return False
+        if self.step_up_fields is None:
+            return True
+        return any(name in self.changed_data for name in self.step_up_fields)
 
     def clean_code(self):
         code = self.cleaned_data.get("code", "")
+        if not code and not self.fields["code"].required:
+            return code
         if not code.isdigit():
             raise forms.ValidationError(_("Enter the 6-digit code."))
         if not verify(self.user, code, request=self.request):
             raise forms.ValidationError(_("That code is wrong or has expired. Ask for a new one."))
         return code
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.step_up_needed() and not cleaned.get("code") and "code" not in self.errors:
+            self.add_error("code", _("Enter the verification code to change this."))
+        return cleaned

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Partner
 from accounts.services import top_partner
@@ -41,6 +42,7 @@ def apply_indirect_partners(ctx: SyncContext, items) -> tuple[int, int]:
 INDIRECT_PARTNERS = register(
     Dataset(
         name="indirect_partners",
+        label=_("Resellers"),
         fetch=fetch_indirect_partners,
         apply=apply_indirect_partners,
         order=10,

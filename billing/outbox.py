@@ -4,22 +4,27 @@ The upstream's allocate/reclaim APIs take no idempotency key, so every kind here
 partner whose money moves) and, for customers, reconciles an unknown outcome against the adjust records
 before anything is sent again.
 
-Reseller adjustments (distributor ↔ reseller) have no adjust-records filter in the contract, so their
-unknown outcome cannot be checked automatically: the command stays `unknown`, with a last_error that says
-so, until an operator checks the upstream and resends or closes it in the admin site.
+Reseller adjustments (distributor ↔ reseller) have no reseller filter on the adjust records in the contract.
+The best read available is the distributor's own adjust records of the time window since the send, matched
+on the records' counterparty (customer_id, which holds the reseller's id for an INDIRECT_PARTNER record),
+operation type and amount. A match proves the transfer was applied; no match proves nothing (the contract
+does not promise that reseller transfers are listed there), so a reseller command whose record is not found
+is never resent automatically: it stays `unknown`, looked up again now and then, and holds its partner's
+money queue until it is found or an operator marks it applied or resends it in the admin site.
 """
 
 from __future__ import annotations
-
-from decimal import Decimal
 
 from django.db.models import F
 from django.utils import timezone
 
 from billing import services
 from billing.models import Adjustment, AdjustRecord, CustomerAccount, PartnerAccount
+from portal.lib.money import parse_money
 from upstream.outbox import Handler, reconcile_since, register_handler
 from upstream.types import AdjustRecord as UpstreamAdjustRecord
+
+RESELLER_SCENE = "INDIRECT_PARTNER"  # apply_scene of a distributor ↔ reseller record
 
 
 def _adjustment(command, *, lock: bool = False) -> Adjustment:
@@ -105,32 +110,56 @@ def on_failure(command, error: Exception) -> None:
 # --- reconcile ----------------------------------------------------------------------------------------------
 
 
+def _operation_type(adjustment: Adjustment) -> str:
+    if adjustment.kind == Adjustment.Kind.ALLOCATE:
+        return UpstreamAdjustRecord.ALLOCATE
+    return UpstreamAdjustRecord.RECLAIM
+
+
 def reconcile_customer(client, command) -> dict | None:
-    """Find the transfer in the adjust records: same customer, type and amount, since the send, not claimed.
+    """Find the transfer in the adjust records: same customer, type and amount since the send, unclaimed."""
+    p = command.payload
+    adjustment = _adjustment(command)
+    records = client.iter_all(
+        client.list_adjust_records,
+        customer_id=p["customer_id"],
+        operation_type=_operation_type(adjustment),
+        operation_time_begin=reconcile_since(command),
+        indirect_partner_id=p["indirect_partner_id"],
+    )
+    return _unclaimed(command, adjustment, [r for r in records if r.amount == parse_money(p["amount"])])
+
+
+def reconcile_reseller(client, command) -> dict | None:
+    """Find a reseller transfer in the distributor's adjust records since the send (see the docstring)."""
+    p = command.payload
+    adjustment = _adjustment(command)
+    records = client.iter_all(
+        client.list_adjust_records,
+        operation_type=_operation_type(adjustment),
+        operation_time_begin=reconcile_since(command),
+    )
+    return _unclaimed(
+        command,
+        adjustment,
+        [
+            r
+            for r in records
+            if r.customer_id == p["indirect_partner_id"]
+            and r.apply_scene == RESELLER_SCENE
+            and r.amount == parse_money(p["amount"])
+        ],
+    )
+
+
+def _unclaimed(command, adjustment: Adjustment, records) -> dict | None:
+    """This adjustment's record among matching ones: the oldest no other adjustment or earlier sync claimed.
 
     With one adjustment in flight per partner, the only record of that amount that no other adjustment has
     claimed as its transaction is this one's. Records the balance sync had already mirrored before the send
     existed before it, so they are not this one's either (e.g. a transfer made in the partner console).
     """
-    p = command.payload
-    adjustment = _adjustment(command)
-    operation_type = (
-        UpstreamAdjustRecord.ALLOCATE
-        if adjustment.kind == Adjustment.Kind.ALLOCATE
-        else UpstreamAdjustRecord.RECLAIM
-    )
-    amount = Decimal(p["amount"])
-    records = [
-        r
-        for r in client.iter_all(
-            client.list_adjust_records,
-            customer_id=p["customer_id"],
-            operation_type=operation_type,
-            operation_time_begin=reconcile_since(command),
-            indirect_partner_id=p["indirect_partner_id"],
-        )
-        if r.amount == amount and r.trans_id
-    ]
+    records = [r for r in records if r.trans_id]
     if not records:
         return None
     trans_ids = [r.trans_id for r in records]
@@ -158,6 +187,7 @@ ALLOCATE = register_handler(
         on_failure=on_failure,
         reconcile=reconcile_customer,
         serial=True,
+        operator_result=("transaction_id",),
     )
 )
 RECLAIM = register_handler(
@@ -168,16 +198,20 @@ RECLAIM = register_handler(
         on_failure=on_failure,
         reconcile=reconcile_customer,
         serial=True,
+        operator_result=("transaction_id",),
     )
 )
-# No reconcile: the contract has no adjust-records filter for reseller transfers (see the module docstring).
+# A found record closes them; a missing one proves nothing (see the module docstring): never resent blindly.
 ALLOCATE_RESELLER = register_handler(
     Handler(
         kind=services.ALLOCATE_RESELLER,
         send=send_allocate_reseller,
         on_success=on_success,
         on_failure=on_failure,
+        reconcile=reconcile_reseller,
+        reconcile_proves_absence=False,
         serial=True,
+        operator_result=("transaction_id",),
     )
 )
 RECLAIM_RESELLER = register_handler(
@@ -186,6 +220,9 @@ RECLAIM_RESELLER = register_handler(
         send=send_reclaim_reseller,
         on_success=on_success,
         on_failure=on_failure,
+        reconcile=reconcile_reseller,
+        reconcile_proves_absence=False,
         serial=True,
+        operator_result=("transaction_id",),
     )
 )

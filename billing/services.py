@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Partner
 from billing.models import MONEY, Adjustment, CustomerAccount, PartnerAccount
 from customers.models import Customer
+from portal.lib.money import CENT, MoneyError, money_str, parse_money, to_money
 
 # Outbox command kinds (handlers in billing/outbox.py).
 ALLOCATE = "billing.allocate"
@@ -19,30 +20,29 @@ RECLAIM = "billing.reclaim"
 ALLOCATE_RESELLER = "billing.allocate_reseller"
 RECLAIM_RESELLER = "billing.reclaim_reseller"
 
-CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal(10) ** (MONEY["max_digits"] - MONEY["decimal_places"]) - CENT
 MEMO_MAX = Adjustment._meta.get_field("memo").max_length
 
 
 def clean_amount(value) -> Decimal:
     """An amount of money from a form or a caller: a Decimal > 0 with at most 2 places (never a float)."""
-    if isinstance(value, float | bool):
-        raise ValidationError(_("Enter the amount as a decimal number, not a float."), code="invalid_amount")
     try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
+        amount = parse_money(value)
+    except TypeError:
+        raise ValidationError(
+            _("Enter the amount as a decimal number, not a float."), code="invalid_amount"
+        ) from None
+    except MoneyError as error:
+        if error.code == "too_precise":
+            raise ValidationError(
+                _("The amount can have at most 2 decimal places (fen)."), code="amount_too_precise"
+            ) from None
         raise ValidationError(_("Enter a valid amount, e.g. 100.00."), code="invalid_amount") from None
-    if not amount.is_finite():
-        raise ValidationError(_("Enter a valid amount, e.g. 100.00."), code="invalid_amount")
     if amount <= 0:
         raise ValidationError(_("The amount must be greater than zero."), code="amount_not_positive")
-    if amount != amount.quantize(CENT):
-        raise ValidationError(
-            _("The amount can have at most 2 decimal places (fen)."), code="amount_too_precise"
-        )
     if amount > MAX_AMOUNT:
         raise ValidationError(_("The amount is too large."), code="amount_too_large")
-    return amount.quantize(CENT)
+    return amount
 
 
 def _open_sum(queryset) -> Decimal:
@@ -113,7 +113,7 @@ def _validate_funds(
                     "designated amount and the allocations still in progress)."
                 ),
                 code="insufficient_balance",
-                params={"available": max(available, Decimal(0)).quantize(CENT)},
+                params={"available": to_money(max(available, Decimal(0)))},
             )
         return
     if customer is not None:
@@ -134,13 +134,13 @@ def _validate_funds(
         raise ValidationError(
             _("The amount is more than the available amount of the account (%(available)s CNY)."),
             code="insufficient_balance",
-            params={"available": max(available, Decimal(0)).quantize(CENT)},
+            params={"available": to_money(max(available, Decimal(0)))},
         )
 
 
 def _command(adjustment: Adjustment) -> tuple[str, dict]:
     """The outbox kind and payload (the upstream call's parameters; money as a string)."""
-    payload: dict = {"adjustment_id": adjustment.pk, "amount": str(adjustment.amount)}
+    payload: dict = {"adjustment_id": adjustment.pk, "amount": money_str(adjustment.amount)}
     if adjustment.customer_id:
         payload["customer_id"] = adjustment.customer.customer_id
         payload["indirect_partner_id"] = adjustment.partner.indirect_partner_id

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.services import upstream_scopes
 from billing.models import AdjustRecord, CommercialDiscount, CustomerAccount, DedicatedOffer, PartnerAccount
@@ -46,6 +47,7 @@ def apply_partner_balances(ctx: SyncContext, items) -> tuple[int, int]:
 PARTNER_BALANCES = register(
     Dataset(
         name="partner_balances",
+        label=_("Partner balances"),
         fetch=fetch_partner_balances,
         apply=apply_partner_balances,
         scopes=upstream_scopes,
@@ -96,6 +98,7 @@ def apply_customer_balances(ctx: SyncContext, items) -> tuple[int, int]:
 CUSTOMER_BALANCES = register(
     Dataset(
         name="customer_balances",
+        label=_("Customer balances"),
         fetch=fetch_customer_balances,
         apply=apply_customer_balances,
         scopes=upstream_scopes,
@@ -138,6 +141,7 @@ def apply_adjust_records(ctx: SyncContext, items) -> tuple[int, int]:
 ADJUST_RECORDS = register(
     Dataset(
         name="adjust_records",
+        label=_("Adjust records"),
         fetch=fetch_adjust_records,
         apply=apply_adjust_records,
         scopes=upstream_scopes,
@@ -179,6 +183,7 @@ def apply_commercial_discounts(ctx: SyncContext, items) -> tuple[int, int]:
 COMMERCIAL_DISCOUNTS = register(
     Dataset(
         name="commercial_discounts",
+        label=_("Commercial discounts"),
         fetch=fetch_commercial_discounts,
         apply=apply_commercial_discounts,
         scopes=upstream_scopes,
@@ -212,6 +217,7 @@ def apply_dedicated_offers(ctx: SyncContext, items) -> tuple[int, int]:
 DEDICATED_OFFERS = register(
     Dataset(
         name="dedicated_offers",
+        label=_("Dedicated offers"),
         fetch=fetch_dedicated_offers,
         apply=apply_dedicated_offers,
         scopes=upstream_scopes,

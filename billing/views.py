@@ -41,7 +41,7 @@ def _panel_customer(request, customer_pk: int):
 def customer_balance_panel(request, customer_pk: int):
     """The customer's resale balance and debt."""
     customer = _panel_customer(request, customer_pk)
-    account = CustomerAccount.objects.filter(customer=customer).first()
+    account = CustomerAccount.objects.filter(customer=customer).first() if customer.has_balance else None
     return _customer_panel(request, "balance", {"customer": customer, "account": account})
 
 

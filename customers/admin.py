@@ -1,12 +1,19 @@
+"""Admin site of the customers app: every row here is mirrored from the upstream, so it is view only,
+and customers' personal data is masked as in the portal's lists (portal.lib.admin.MirroredAdmin)."""
+
+from __future__ import annotations
+
 from django.contrib import admin
 
 from customers.models import AssociationEvent, Customer, CustomerWarning
+from portal.lib.admin import CUSTOMER, MirroredAdmin, masked_customer
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(MirroredAdmin):
     list_display = (
         "customer_id",
+        "name",
         "account_name",
         "partner",
         "association_type",
@@ -14,37 +21,40 @@ class CustomerAdmin(admin.ModelAdmin):
         "frozen_status",
     )
     list_filter = ("partner", "association_type", "frozen_status")
-    search_fields = ("customer_id", "account_name", "name")
-    raw_id_fields = ("account_manager",)
-    readonly_fields = ("created_at", "updated_at")
+    list_select_related = ("partner", "account_manager")
+    search_fields = ("=customer_id", "=account_name", "=phone", "=email")
+    masked_fields = {"name": "name", "account_name": "account_name", "phone": "phone", "email": "email"}
+
+    def object_label(self, obj) -> str:
+        return masked_customer(obj)
 
 
 @admin.register(AssociationEvent)
-class AssociationEventAdmin(admin.ModelAdmin):
-    list_display = ("occurred_at", "operation", "customer_upstream_id", "partner", "source")
+class AssociationEventAdmin(MirroredAdmin):
+    list_display = ("occurred_at", "operation", "customer_upstream_id", "customer", "partner", "source")
     list_filter = ("operation", "source", "partner")
-    search_fields = ("customer_upstream_id", "record_id")
-    raw_id_fields = ("customer", "initiated_by")
+    list_select_related = ("partner", "customer")
+    search_fields = ("=customer_upstream_id", "=record_id")
+    masked_fields = {"customer": CUSTOMER}
 
 
 @admin.register(CustomerWarning)
-class WarningAdmin(admin.ModelAdmin):
+class WarningAdmin(MirroredAdmin):
     list_display = (
         "send_time",
         "category",
         "title",
         "customer_upstream_id",
+        "customer",
         "partner",
         "status",
         "push_pending",
     )
     list_filter = ("category", "status", "push_pending", "partner")
-    search_fields = ("warning_id", "title", "customer_upstream_id")
-    raw_id_fields = ("customer", "handler")
-    readonly_fields = (
-        "handled_in_portal_at",
-        "push_error",
-        "arrears_notified_at",
-        "digest_sent_at",
-        "created_at",
-    )
+    list_select_related = ("partner", "customer")
+    search_fields = ("=warning_id", "=customer_upstream_id")
+    masked_fields = {"customer": CUSTOMER}
+    shown_as = {"title": "masked_title", "content": "masked_content"}
+
+    def object_label(self, obj) -> str:
+        return obj.masked_title

@@ -4,28 +4,130 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.contrib import messages
+from django.core.validators import EMPTY_VALUES
+from django.db.models import F, Q
+from django.http import QueryDict
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from customers.models import AssociationType, Customer, CustomerWarning
+from customers.services import (
+    ServiceError,
+    allow_personal_search,
+    eligible_account_managers,
+    normalize_search,
+)
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
 def staff_of(user: User):
-    """Staff users of the partners the user may see (the account manager choices of a filter)."""
+    """Who may manage customers the user can see (the account manager choices of a filter).
+
+    The same eligibility as the "Assign account manager" form (sales and admins), over every partner
+    whose customers the user sees.
+    """
     partner = user.partner
     if partner is None:
         return User.objects.none()
-    return User.objects.filter(partner_id__in=partner.visible_partner_ids(), is_active=True).order_by(
-        "username"
+    return eligible_account_managers(partner.visible_partner_ids())
+
+
+class SortFilter(django_filters.OrderingFilter):
+    """An OrderingFilter whose choices are all our own translated labels, and which puts NULLs last.
+
+    django-filter builds the descending label as "%s (descending)" from its own catalogue, which has no
+    zh-hans translation, so the Chinese UI showed `关联时间 (descending)`. Here both directions are
+    labelled explicitly; and an empty value ("—") sorts after every real one in either direction, with
+    the primary key as a tiebreaker so that pages do not overlap.
+    """
+
+    def __init__(self, *args, fields: dict[str, str], **kwargs):
+        labels = {}
+        for param, label in fields.items():
+            labels[param] = format_lazy(_("{field} (ascending)"), field=label)
+            labels[f"-{param}"] = format_lazy(_("{field} (descending)"), field=label)
+        super().__init__(*args, fields=[(param, param) for param in fields], field_labels=labels, **kwargs)
+
+    def filter(self, qs, value):
+        if value in EMPTY_VALUES:
+            return qs
+        ordering = []
+        for param in value:
+            descending = param.startswith("-")
+            field = F(self.param_map.get(param.lstrip("-"), param.lstrip("-")))
+            ordering.append(field.desc(nulls_last=True) if descending else field.asc(nulls_last=True))
+        return qs.order_by(*ordering, "pk")
+
+    def links(self, data) -> dict[str, dict[str, str]]:
+        """For each sortable column: the query string that sorts by it (the other direction when it is the
+        current sort) and its current direction ("asc", "desc" or ""), keeping every other parameter."""
+        current = data.get(self.field_name, "") if data else ""
+        links = {}
+        for param in self.param_map:
+            query = data.copy() if data else QueryDict(mutable=True)
+            query.pop("page", None)
+            if current == param:
+                state, target = "asc", f"-{param}"
+            elif current == f"-{param}":
+                state, target = "desc", param
+            else:
+                state, target = "", param
+            query[self.field_name] = target
+            links[param] = {"query": query.urlencode(), "state": state}
+        return links
+
+
+class PersonalSearch:
+    """Filters on personal fields: whole values only, audited, within the reveal limit (docs/privacy.md).
+
+    `icontains` here would spell out a masked value one character at a time; a whole-value match tells no
+    more than the eye button, and services.allow_personal_search meters it like the eye button. A refused
+    search shows its reason and matches nothing.
+    """
+
+    user: User
+    request = None
+
+    def personal(self, queryset, value: str, fields: tuple[str, ...], lookups: tuple[str, ...]):
+        value = normalize_search(value)
+        if not value:
+            return queryset
+        try:
+            allow_personal_search(self.user, fields, value, request=self.request)
+        except ServiceError as error:
+            self.refusal = error.message
+            if self.request is not None:
+                messages.error(self.request, error.message)
+            return queryset.none()
+        match = Q()
+        for lookup in lookups:
+            match |= Q(**{f"{lookup}__iexact": value})
+        return queryset.filter(match)
+
+    def filter_personal(self, queryset, name, value):
+        return self.personal(queryset, value, (name,), (name,))
+
+
+SEARCH_HINT = _("The whole value; each search counts as a reveal.")
+
+
+def whole_value(label) -> django_filters.CharFilter:
+    """A filter on a personal field: whole values, metered (the placeholder says so; docs/privacy.md)."""
+    return django_filters.CharFilter(
+        label=label,
+        method="filter_personal",
+        widget=forms.TextInput(attrs={"placeholder": _("Whole value"), "title": SEARCH_HINT}),
     )
 
 
-class CustomerFilter(django_filters.FilterSet):
-    name = django_filters.CharFilter(label=_("Customer name"), lookup_expr="icontains")
-    account_name = django_filters.CharFilter(label=_("Account name"), lookup_expr="icontains")
+class CustomerFilter(PersonalSearch, django_filters.FilterSet):
+    name = whole_value(_("Customer name"))
+    account_name = whole_value(_("Account name"))
+    phone = whole_value(_("Mobile phone"))
+    email = whole_value(_("Email"))
     customer_id = django_filters.CharFilter(label=_("Customer ID"), lookup_expr="icontains")
     association_type = django_filters.ChoiceFilter(
         label=_("Association type"), choices=AssociationType.choices
@@ -43,16 +145,9 @@ class CustomerFilter(django_filters.FilterSet):
     frozen = django_filters.ChoiceFilter(
         label=_("Frozen status"), field_name="frozen_status", choices=Customer.Frozen.choices
     )
-    sort = django_filters.OrderingFilter(
+    sort = SortFilter(
         label=_("Sort by"),
-        fields=(
-            ("associated_on", "associated_on"),
-            ("name", "name"),
-            ("account_name", "account_name"),
-            ("balance", "balance"),
-            ("open_warnings", "open_warnings"),
-        ),
-        field_labels={
+        fields={
             "associated_on": _("Associated on"),
             "name": _("Customer name"),
             "account_name": _("Account name"),
@@ -67,10 +162,11 @@ class CustomerFilter(django_filters.FilterSet):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         self.filters["account_manager"].queryset = staff_of(user)
 
 
-class WarningFilter(django_filters.FilterSet):
+class WarningFilter(PersonalSearch, django_filters.FilterSet):
     scene = django_filters.CharFilter(label=_("Scene name"), field_name="scene_name", lookup_expr="icontains")
     category = django_filters.ChoiceFilter(label=_("Category"), choices=CustomerWarning.Category.choices)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=CustomerWarning.Status.choices)
@@ -80,14 +176,22 @@ class WarningFilter(django_filters.FilterSet):
     sent_to = django_filters.DateFilter(
         label=_("Sent to"), field_name="send_time", lookup_expr="date__lte", widget=DATE
     )
-    customer = django_filters.CharFilter(label=_("Customer"), method="filter_customer")
+    customer = django_filters.CharFilter(
+        label=_("Customer"),
+        method="filter_customer",
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": _("ID, or whole name"),
+                "title": _("A customer ID, or a whole customer name or account name (counts as a reveal)."),
+            }
+        ),
+    )
     account_manager = django_filters.ModelChoiceFilter(
         label=_("Account manager"), field_name="customer__account_manager", queryset=User.objects.none()
     )
-    sort = django_filters.OrderingFilter(
+    sort = SortFilter(
         label=_("Sort by"),
-        fields=(("send_time", "send_time"), ("category", "category"), ("status", "status")),
-        field_labels={"send_time": _("Send time"), "category": _("Category"), "status": _("Status")},
+        fields={"send_time": _("Send time"), "category": _("Category"), "status": _("Status")},
     )
 
     class Meta:
@@ -96,15 +200,17 @@ class WarningFilter(django_filters.FilterSet):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         self.filters["account_manager"].queryset = staff_of(user)
 
     def filter_customer(self, queryset, _name, value):
-        """Customer name, account name or customer ID (the full values are searched; only masks are shown)."""
-        value = value.strip()
+        """A customer ID (free: not personal data), else a whole customer name or account name (metered)."""
+        value = normalize_search(value)
         if not value:
             return queryset
-        return queryset.filter(
-            Q(customer__name__icontains=value)
-            | Q(customer__account_name__icontains=value)
-            | Q(customer_upstream_id__icontains=value)
+        by_id = queryset.filter(customer_upstream_id__iexact=value)
+        if by_id.exists():
+            return by_id
+        return self.personal(
+            queryset, value, ("name", "account_name"), ("customer__name", "customer__account_name")
         )

@@ -30,30 +30,44 @@ class IdListField(forms.Field):
     """Several ids (checkboxes with one name); which of them the user may act on is the service's business."""
 
     widget = forms.MultipleHiddenInput
-    default_error_messages = {
-        "required": _("Select at least one warning."),
-        "invalid": _("The selection is not valid."),
-    }
+    default_error_messages = {"invalid": _("The selection is not valid.")}
 
     def to_python(self, value):
         if not value:
             return []
         try:
             return sorted({int(v) for v in value})
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
 class BulkHandleForm(forms.Form):
-    """Several warnings at once: churn warnings take lost / not lost, the other categories "handled"."""
+    """Several warnings at once: churn warnings take lost / not lost, the other categories "handled".
 
-    warnings = IdListField(label=_("Warnings"))
+    The churn result has no default: a bulk handling states it. The ticked rows, or every warning the
+    list's filters match (`select_all` with the list's `query`); `confirmed` once the count was confirmed.
+    """
+
+    warnings = IdListField(label=_("Warnings"), required=False)
+    select_all = forms.BooleanField(required=False)
+    query = forms.CharField(required=False, max_length=4000, widget=forms.HiddenInput)
     result = forms.ChoiceField(
         label=_("Result for churn warnings"),
-        choices=[(r.value, r.label) for r in (CustomerWarning.Result.NOT_LOST, CustomerWarning.Result.LOST)],
+        choices=[
+            ("", _("Choose…")),
+            *[(r.value, r.label) for r in (CustomerWarning.Result.NOT_LOST, CustomerWarning.Result.LOST)],
+        ],
         help_text=_("Warnings of other categories are marked handled."),
+        error_messages={"required": _("Choose the result for churn warnings.")},
     )
     remark = REMARK
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not cleaned.get("select_all") and not cleaned.get("warnings") and "warnings" not in self.errors:
+            raise forms.ValidationError(_("Select at least one warning."), code="required")
+        return cleaned
 
 
 class AssignAccountManagerForm(forms.Form):

@@ -5,16 +5,23 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Partner
 from accounts.tenancy import PartnerScopedQuerySet
-from portal.lib.masking import redact
+from portal.lib.masking import mask_contacts, redact
+from portal.lib.text import db_text
 
 
 class AssociationType(models.TextChoices):
     REFERRAL = "1", _("Referral")
     RESALE = "2", _("Resale")
+
+
+# Only resale customers keep a balance with the partner; referral customers pay the platform directly.
+# (`Customer.has_balance` is this rule for one row, `CustomerQuerySet.with_balance` for a query.)
+HOLDS_BALANCE = models.Q(association_type=AssociationType.RESALE)
 
 
 class CustomerQuerySet(PartnerScopedQuerySet):
@@ -23,6 +30,18 @@ class CustomerQuerySet(PartnerScopedQuerySet):
 
     def resale(self):
         return self.filter(association_type=AssociationType.RESALE)
+
+    def with_balance(self):
+        """Annotate `balance`: the resale account's amount, NULL for customers who hold no balance with us.
+
+        The rule "only resale customers have a balance" lives here and in `Customer.has_balance`.
+        """
+        return self.annotate(
+            balance=models.Case(
+                models.When(HOLDS_BALANCE, then=models.F("account__amount")),
+                default=None,
+            )
+        )
 
 
 class Customer(models.Model):
@@ -97,6 +116,11 @@ class Customer(models.Model):
     @property
     def is_resale(self) -> bool:
         return self.association_type == AssociationType.RESALE
+
+    @property
+    def has_balance(self) -> bool:
+        """Whether the customer keeps a balance with the partner (see HOLDS_BALANCE)."""
+        return self.is_resale
 
 
 class CustomerRecord(models.Model):
@@ -181,8 +205,73 @@ class AssociationEvent(CustomerRecord):
         return f"{self.get_operation_display()} {self.customer_upstream_id} {self.occurred_at:%Y-%m-%d}"
 
 
+class WarningStateError(Exception):
+    """A warning was asked to make a state change its current state does not allow."""
+
+
+class CustomerWarningQuerySet(PartnerScopedQuerySet):
+    """Who owns, sees and may handle warnings: the one home of these rules (views, templates, tasks ask here).
+
+    Ownership: a warning belongs to its customer's account manager; a customer without one (or a warning
+    whose customer is not mirrored yet) belongs to the admins of the warning's own partner. A distributor's
+    admins therefore own their own customers' warnings, not their resellers' (they may still handle an
+    unmanaged reseller customer's warning on its behalf, see `handleable_by`).
+    """
+
+    def pending(self):
+        return self.filter(status=CustomerWarning.Status.PENDING)
+
+    def owned_by(self, user):
+        """The user's warnings (the "Handle warnings" tab and the navigation badge)."""
+        q = models.Q(customer__account_manager_id=user.pk)
+        if user.is_partner_admin and user.partner_id is not None:
+            q |= models.Q(customer__account_manager__isnull=True, partner_id=user.partner_id)
+        return self.for_user(user).filter(q)
+
+    def visible_to(self, user):
+        """The warnings the user may open: all of its partners' with `view_all_warnings`, else its own."""
+        if user.has_perm("customers.view_all_warnings"):
+            return self.for_user(user)
+        return self.owned_by(user)
+
+    def _handleable_q(self, user) -> models.Q:
+        if not user.has_perm("customers.handle_warning") or user.partner_id is None:
+            return models.Q(pk__in=[])
+        who = models.Q(customer__account_manager_id=user.pk)
+        if user.is_partner_admin:
+            # Its own partner's unmanaged customers, and (a distributor) its resellers' on their behalf:
+            # for_user() below limits the partners to those the user may see.
+            who |= models.Q(customer__account_manager__isnull=True)
+        return who & models.Q(status=CustomerWarning.Status.PENDING, push_pending=False)
+
+    def handleable_by(self, user):
+        """The warnings the user may handle now: pending, not being sent, and the user's to act on."""
+        return self.for_user(user).filter(self._handleable_q(user))
+
+    def with_handleable(self, user):
+        """Annotate `handleable` (whether `user` may handle each row) on rows already scoped to the user."""
+        return self.annotate(
+            handleable=models.Case(
+                models.When(self._handleable_q(user), then=models.Value(True)),
+                default=models.Value(False),
+                output_field=models.BooleanField(),
+            )
+        )
+
+
 class CustomerWarning(CustomerRecord):
-    """A warning about a customer (churn, resource, balance, arrears), mirrored from the upstream."""
+    """A warning about a customer (churn, resource, balance, arrears), mirrored from the upstream.
+
+    Its life in the portal (`state`, from `status` and `push_pending`):
+
+        pending ──mark_handled(user, result)──▶ sending ──mark_push_succeeded()──▶ handled
+           ▲                                       │
+           └─────────mark_push_failed(error)───────┘   (the upstream refused: pending again, reason shown)
+
+    The sync mirrors the upstream's status into pending and handled rows (a warning handled on the platform
+    arrives handled), never into a sending one: the portal's handling stands until the push is answered.
+    Any other change raises WarningStateError.
+    """
 
     class Category(models.TextChoices):
         CHURN = "CHURN", _("Churn")
@@ -198,6 +287,17 @@ class CustomerWarning(CustomerRecord):
         LOST = "LOST", _("Lost")
         NOT_LOST = "NOT_LOST", _("Not lost")
         HANDLED = "HANDLED", _("Handled")
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENDING = "sending", _("Waiting for the cloud platform")
+        HANDLED = "handled", _("Handled")
+
+    TRANSITIONS = {
+        State.PENDING: {State.SENDING},
+        State.SENDING: {State.HANDLED, State.PENDING},
+        State.HANDLED: set(),
+    }
 
     customer = models.ForeignKey(
         Customer,
@@ -234,7 +334,7 @@ class CustomerWarning(CustomerRecord):
     created_at = models.DateTimeField(_("first synced"), default=timezone.now)
     updated_at = models.DateTimeField(_("last changed"), default=timezone.now)
 
-    objects = PartnerScopedQuerySet.as_manager()
+    objects = CustomerWarningQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("customer warning")
@@ -247,7 +347,9 @@ class CustomerWarning(CustomerRecord):
         ]
 
     def __str__(self) -> str:
-        return self.title
+        return self.masked_title
+
+    # --- what may be shown ------------------------------------------------------------------------------
 
     def _personal_values(self) -> dict[str, str]:
         customer = self.customer if self.customer_id else None
@@ -262,20 +364,124 @@ class CustomerWarning(CustomerRecord):
 
     @property
     def masked_title(self) -> str:
-        """The title with the customer's personal data masked (upstream titles quote the customer)."""
-        return redact(self.title, self._personal_values())
+        """The title as the portal shows and sends it (list, detail, <title>, emails): never unmasked.
+
+        Upstream titles quote the customer. A known customer's values are masked where they appear; a
+        customer not mirrored yet has no values to look for, so the title gives way to the scene and the
+        category (which never name the customer).
+        """
+        if self.customer_id is None:
+            return gettext("%(scene)s (%(category)s)") % {
+                "scene": mask_contacts(self.scene_name),
+                "category": self.get_category_display(),
+            }
+        return mask_contacts(redact(self.title, self._personal_values()))
 
     @property
     def masked_content(self) -> str:
-        """The content with the customer's personal data masked."""
-        return redact(self.content, self._personal_values())
+        """The content as shown and sent: the customer's values masked, and any phone or email by pattern.
+
+        A customer not mirrored yet has no values to look for, and a name has no shape to find it by: the
+        content waits for the customer (the warnings sync fetches it in the same run, so this is rare).
+        """
+        if self.customer_id is None:
+            return gettext("The content is shown once the customer is synced, as it may name the customer.")
+        return mask_contacts(redact(self.content, self._personal_values()))
+
+    # --- ownership (the queryset states the same rule for queries) ---------------------------------------
+
+    def owners(self) -> list:
+        """Who the warning belongs to: the customer's account manager, else the admins of its partner."""
+        from accounts.models import ROLE_ADMIN, User
+
+        manager = self.customer.account_manager if self.customer_id else None
+        if manager is not None:
+            return [manager] if manager.is_active else []
+        return list(
+            User.objects.filter(partner_id=self.partner_id, groups__name=ROLE_ADMIN, is_active=True)
+            .distinct()
+            .order_by("pk")
+        )
+
+    def can_be_handled_by(self, user) -> bool:
+        """Whether the user may handle it now (the rule lives in CustomerWarningQuerySet.handleable_by)."""
+        return type(self).objects.handleable_by(user).filter(pk=self.pk).exists()
+
+    # --- state ------------------------------------------------------------------------------------------
 
     @property
     def is_pending(self) -> bool:
         return self.status == self.Status.PENDING
+
+    @property
+    def state(self) -> str:
+        if self.push_pending:
+            return self.State.SENDING
+        return self.State.PENDING if self.is_pending else self.State.HANDLED
+
+    def _move(self, to: str) -> None:
+        if to not in self.TRANSITIONS[self.State(self.state)]:
+            raise WarningStateError(f"Warning #{self.pk} cannot go from {self.state} to {to}.")
 
     def results(self) -> list[tuple[str, str]]:
         """The handling results this warning's category takes: churn lost / not lost, others handled."""
         if self.category == self.Category.CHURN:
             return [(r.value, r.label) for r in (self.Result.LOST, self.Result.NOT_LOST)]
         return [(self.Result.HANDLED.value, self.Result.HANDLED.label)]
+
+    def mark_handled(self, user, result: str, remark: str = "") -> None:
+        """Handled in the portal by `user`: shown handled now, sent to the upstream next (sending)."""
+        self._move(self.State.SENDING)
+        if result not in {value for value, _label in self.results()}:
+            raise WarningStateError(f"Warning #{self.pk} ({self.category}) cannot take the result {result}.")
+        now = timezone.now()
+        self.status = self.Status.HANDLED
+        self.handle_result = result
+        self.handler = user
+        self.handled_at = now
+        self.handled_in_portal_at = now
+        self.remark = remark
+        self.push_pending = True
+        self.push_error = ""
+        self.updated_at = now
+        self.save(
+            update_fields=[
+                "status",
+                "handle_result",
+                "handler",
+                "handled_at",
+                "handled_in_portal_at",
+                "remark",
+                "push_pending",
+                "push_error",
+                "updated_at",
+            ]
+        )
+
+    def mark_push_succeeded(self) -> None:
+        """The upstream took the result: handled, and the sync may mirror the warning again."""
+        self._move(self.State.HANDLED)
+        self.push_pending = False
+        self.push_error = ""
+        self.updated_at = timezone.now()
+        self.save(update_fields=["push_pending", "push_error", "updated_at"])
+
+    def mark_push_failed(self, error: str) -> None:
+        """The upstream refused the result: pending again, with its reason shown (handler and remark kept)."""
+        self._move(self.State.PENDING)
+        self.status = self.Status.PENDING
+        self.handle_result = ""
+        self.handled_at = None
+        self.push_pending = False
+        self.push_error = db_text(error)[:2000]
+        self.updated_at = timezone.now()
+        self.save(
+            update_fields=[
+                "status",
+                "handle_result",
+                "handled_at",
+                "push_pending",
+                "push_error",
+                "updated_at",
+            ]
+        )

@@ -6,6 +6,7 @@ races (a warning handled twice at once is handled once).
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -13,7 +14,6 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from redis.exceptions import RedisError
@@ -22,7 +22,6 @@ from accounts import audit
 from accounts.models import ROLE_ADMIN, ROLE_SALES, User
 from customers.models import Customer, CustomerWarning
 from portal.lib.masking import mask
-from portal.lib.text import db_text
 from upstream.outbox import enqueue
 
 HANDLE_WARNING = "customers.handle_warning"
@@ -38,74 +37,29 @@ class ServiceError(Exception):
 
 
 # --- ownership ----------------------------------------------------------------------------------------------
-
-
-def owned_warnings_q(user: User) -> Q:
-    """Warnings of customers the user owns: its account manager, else (no manager) the partner admins."""
-    q = Q(customer__account_manager_id=user.pk)
-    if user.is_partner_admin:
-        q |= Q(customer__account_manager__isnull=True)
-    return q
-
-
-def owns(user: User, warning: CustomerWarning) -> bool:
-    """Whether the user owns the warning's customer (the warning is already scoped to the user's partner)."""
-    manager_id = warning.customer.account_manager_id if warning.customer_id else None
-    if manager_id is not None:
-        return manager_id == user.pk
-    return user.is_partner_admin
-
-
-def can_handle(user: User, warning: CustomerWarning) -> bool:
-    return warning.is_pending and user.has_perm("customers.handle_warning") and owns(user, warning)
+# The rules live on CustomerWarning and its queryset (owned_by, handleable_by, owners); these ask them.
 
 
 def pending_count(user: User) -> int:
-    """The number of pending warnings the user is to handle (the navigation badge)."""
-    if not user.has_perm("customers.handle_warning"):
+    """The number of pending warnings the user is to handle: the navigation badge and the "Handle" tab."""
+    if not user.has_perm(HANDLE_WARNING):
         return 0
-    return (
-        CustomerWarning.objects.for_user(user)
-        .filter(owned_warnings_q(user), status=CustomerWarning.Status.PENDING)
-        .count()
-    )
+    return CustomerWarning.objects.owned_by(user).pending().count()
 
 
 # --- handling -----------------------------------------------------------------------------------------------
 
 
 def _check_and_handle(user: User, warning: CustomerWarning, result: str, remark: str) -> CustomerWarning:
-    if not warning.is_pending or warning.push_pending:
+    if warning.state != CustomerWarning.State.PENDING:
         raise ServiceError(_("This warning is already handled."))
-    if not owns(user, warning):
+    if not warning.can_be_handled_by(user):
         raise ServiceError(
             _("Only the customer's account manager (or, without one, a partner admin) handles it.")
         )
     if result not in {value for value, _label in warning.results()}:
         raise ServiceError(_("That result does not fit a warning of this category."))
-    now = timezone.now()
-    warning.status = CustomerWarning.Status.HANDLED
-    warning.handle_result = result
-    warning.handler = user
-    warning.handled_at = now
-    warning.handled_in_portal_at = now
-    warning.remark = remark
-    warning.push_pending = True
-    warning.push_error = ""
-    warning.updated_at = now
-    warning.save(
-        update_fields=[
-            "status",
-            "handle_result",
-            "handler",
-            "handled_at",
-            "handled_in_portal_at",
-            "remark",
-            "push_pending",
-            "push_error",
-            "updated_at",
-        ]
-    )
+    warning.mark_handled(user, result, remark)
     partner = warning.partner
     enqueue(
         HANDLE_WARNING,
@@ -121,10 +75,10 @@ def _check_and_handle(user: User, warning: CustomerWarning, result: str, remark:
     audit.record(
         "warning_handled",
         actor=user,
-        partner=partner,
         target=warning,
+        target_label=warning.masked_title,
         summary=f"{warning.get_category_display()}: {warning.get_handle_result_display()}",
-        data={"result": result, "remark": remark},
+        data={"result": result, "result_label": CustomerWarning.Result(result).label, "remark": remark},
     )
     return warning
 
@@ -153,6 +107,10 @@ class BulkOutcome:
     refused: list[tuple[CustomerWarning, str]] = field(default_factory=list)
 
 
+# One bulk handling writes an outbox command and an audit event per warning: keep a request's work bounded.
+BULK_HANDLE_MAX = 500
+
+
 def bulk_handle_warnings(user: User, warning_ids, result: str, remark: str = "") -> BulkOutcome:
     """Handle several warnings with one result; warnings that cannot take it are refused, one by one.
 
@@ -176,39 +134,34 @@ def bulk_handle_warnings(user: User, warning_ids, result: str, remark: str = "")
     return outcome
 
 
+def _locked_warning(warning_pk: int) -> CustomerWarning | None:
+    return CustomerWarning.objects.select_for_update().select_related("partner").filter(pk=warning_pk).first()
+
+
 def apply_push_success(warning_pk: int) -> None:
-    """The upstream took the result: the sync may now mirror the warning again."""
-    CustomerWarning.objects.filter(pk=warning_pk).update(
-        push_pending=False, push_error="", updated_at=timezone.now()
-    )
+    """The upstream took the result: the sync may now mirror the warning again.
+
+    A warning no longer sending (an answer delivered twice) is left as it is.
+    """
+    with transaction.atomic():
+        warning = _locked_warning(warning_pk)
+        if warning is None or warning.state != CustomerWarning.State.SENDING:
+            return
+        warning.mark_push_succeeded()
 
 
 def apply_push_failure(warning_pk: int, error: str) -> None:
     """The upstream refused the result: the warning is pending again, with the reason shown."""
     with transaction.atomic():
-        warning = CustomerWarning.objects.select_for_update().filter(pk=warning_pk, push_pending=True).first()
-        if warning is None:
+        warning = _locked_warning(warning_pk)
+        if warning is None or warning.state != CustomerWarning.State.SENDING:
             return
-        warning.status = CustomerWarning.Status.PENDING
-        warning.handle_result = ""
-        warning.handled_at = None
-        warning.push_pending = False
-        warning.push_error = db_text(error)[:2000]
-        warning.updated_at = timezone.now()
-        warning.save(
-            update_fields=[
-                "status",
-                "handle_result",
-                "handled_at",
-                "push_pending",
-                "push_error",
-                "updated_at",
-            ]
-        )
+        warning.mark_push_failed(error)
         audit.record(
             "warning_push_failed",
             partner=warning.partner,
             target=warning,
+            target_label=warning.masked_title,
             summary=error[:300],
             data={"error": error[:2000]},
         )
@@ -217,15 +170,20 @@ def apply_push_failure(warning_pk: int, error: str) -> None:
 # --- account managers ---------------------------------------------------------------------------------------
 
 
-def account_manager_choices(customer: Customer):
-    """Active staff of the customer's partner who may manage customers (sales and admins)."""
+def eligible_account_managers(partner_ids):
+    """Active staff of these partners who may manage customers (sales and admins)."""
     return (
         User.objects.filter(
-            partner_id=customer.partner_id, is_active=True, groups__name__in=[ROLE_SALES, ROLE_ADMIN]
+            partner_id__in=partner_ids, is_active=True, groups__name__in=[ROLE_SALES, ROLE_ADMIN]
         )
         .distinct()
         .order_by("username")
     )
+
+
+def account_manager_choices(customer: Customer):
+    """Who may become the customer's account manager: sales and admins of the customer's partner."""
+    return eligible_account_managers([customer.partner_id])
 
 
 def assign_account_manager(user: User, customer: Customer, manager: User | None) -> Customer:
@@ -245,8 +203,13 @@ def assign_account_manager(user: User, customer: Customer, manager: User | None)
             actor=user,
             partner=user.partner,
             target=locked,
+            target_label=mask("name", locked.name),
             summary=f"{locked.customer_id}: {manager.username if manager else '-'}",
-            data={"previous": previous, "account_manager": manager.pk if manager else None},
+            data={
+                "previous": previous,
+                "account_manager": manager.pk if manager else None,
+                "manager": manager.username if manager else "",
+            },
         )
     return locked
 
@@ -299,3 +262,76 @@ def reveal(user: User, customer: Customer, field_name: str) -> str:
 
 def masked_value(customer: Customer, field_name: str) -> str:
     return mask(field_name, getattr(customer, field_name))
+
+
+# --- searching by personal data -----------------------------------------------------------------------------
+# A search by a personal field tells whether a value is a customer's: it must not tell more than the eye
+# button does (docs/privacy.md). So it matches whole values only (no "contains", which spells a masked value
+# out one character at a time), needs the reveal permission, is audited, and takes a slot of the same
+# per-user reveal limit. The same search repeated within the window (paging, sorting, another filter) is
+# the same disclosure and is not counted again.
+
+SEARCH_MIN_LENGTH = 2
+
+
+def normalize_search(value: str) -> str:
+    """How personal search values compare: trimmed, inner whitespace collapsed (case is ignored by iexact)."""
+    return " ".join((value or "").split())
+
+
+def allow_personal_search(user: User, fields: tuple[str, ...], value: str, *, request=None) -> None:
+    """Let `user` search `fields` for the whole value `value`, or raise ServiceError saying why not.
+
+    The caller matches whole values only. Audited as `customer_search` (allowed) or `customer_search_refused`.
+    """
+    value = normalize_search(value)
+    shown = mask(fields[0], value)
+    if not user.has_perm("customers.reveal_customer"):
+        raise ServiceError(_("Searching by personal data needs the permission to reveal it."))
+    if len(value) < SEARCH_MIN_LENGTH:
+        raise ServiceError(
+            _("Type the whole value (at least %(count)d characters) to search by personal data.")
+            % {"count": SEARCH_MIN_LENGTH}
+        )
+    digest = hashlib.sha256(f"{','.join(fields)}\x00{value.casefold()}".encode()).hexdigest()
+    seen_key = cache.make_key(f"customers:search:{user.pk}:{digest}")
+    try:
+        client = cache._cache.get_client(seen_key, write=True)
+        fresh = client.set(seen_key, 1, nx=True, ex=settings.REVEAL_WINDOW_SECONDS)
+        allowed = _take_reveal_slot(user) if fresh else True
+        if not allowed:
+            client.delete(seen_key)
+    except RedisError:
+        # Without the counter the limit cannot hold: refuse rather than search unmetered.
+        raise ServiceError(
+            _("Searching by personal data is not available right now. Try again in a moment.")
+        ) from None
+    if not fresh:
+        return
+    data = {"fields": list(fields), "query": shown, "length": len(value)}
+    if not allowed:
+        audit.record(
+            "customer_search_refused",
+            actor=user,
+            request=request,
+            summary=f"{', '.join(fields)}: {shown} (limit)",
+            data={
+                **data,
+                "reason": "limit",
+                "field_labels": [Customer._meta.get_field(f).verbose_name for f in fields],
+            },
+        )
+        raise ServiceError(
+            _(
+                "You revealed or searched personal data too often in the last %(minutes)d minutes. "
+                "Try again later."
+            )
+            % {"minutes": max(1, settings.REVEAL_WINDOW_SECONDS // 60)}
+        )
+    audit.record(
+        "customer_search",
+        actor=user,
+        request=request,
+        summary=f"{', '.join(fields)}: {shown}",
+        data={**data, "field_labels": [Customer._meta.get_field(f).verbose_name for f in fields]},
+    )

@@ -6,16 +6,22 @@ rows under the partner that scope belongs to.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.services import partner_for_scope, upstream_scopes
 from customers.models import AssociationEvent, Customer, CustomerWarning
+from upstream.errors import NoRightOnCustomer, UpstreamError
 from upstream.sync import Dataset, SyncContext, paginate_scope, register
 from upstream.upsert import bulk_upsert
+
+logger = logging.getLogger(__name__)
 
 
 def scope_partner_id(ctx: SyncContext) -> int:
@@ -63,7 +69,17 @@ def apply_customers(ctx: SyncContext, items) -> tuple[int, int]:
         Customer, rows, key="customer_id", touch=("updated_at",), insert_only={"created_at": timezone.now()}
     )
     _link_account_managers(partner_id, [c.customer_id for c in items])
+    _link_records([c.customer_id for c in items])
     return created, updated
+
+
+def _link_records(upstream_ids: list[str]) -> None:
+    """Link the warnings and association records that arrived before their customer (one UPDATE each)."""
+    customer_pk = Customer.objects.filter(customer_id=OuterRef("customer_upstream_id")).values("pk")[:1]
+    for model in (CustomerWarning, AssociationEvent):
+        model.objects.filter(customer__isnull=True, customer_upstream_id__in=upstream_ids).update(
+            customer_id=Subquery(customer_pk)
+        )
 
 
 def _link_account_managers(partner_id: int, upstream_ids: list[str]) -> None:
@@ -99,6 +115,7 @@ def customers_gone(ctx: SyncContext, seen_keys) -> int:
 CUSTOMERS = register(
     Dataset(
         name="customers",
+        label=_("Customers"),
         fetch=fetch_customers,
         apply=apply_customers,
         scopes=upstream_scopes,
@@ -114,7 +131,38 @@ CUSTOMERS = register(
 
 def fetch_warnings(ctx: SyncContext):
     since = ctx.since()
-    yield from paginate_scope(ctx, ctx.client.list_customer_warnings, send_time_begin=since)
+    for items in paginate_scope(ctx, ctx.client.list_customer_warnings, send_time_begin=since):
+        mirror_unknown_customers(ctx, {w.customer_id for w in items if w.customer_id})
+        yield items
+
+
+def mirror_unknown_customers(ctx: SyncContext, upstream_ids: set[str]) -> int:
+    """Fetch (by customer_id) and store the customers these warnings name that are not mirrored yet.
+
+    Customers are synced every few minutes, warnings every 30 s: a new customer's first warning would
+    otherwise be stored before its customer, with nothing to mask its name by. Fetched here, in the same run,
+    the warning is linked (and masked) as it is stored. A customer the upstream does not give (no longer
+    associated) is asked for once per run; the warning stays unlinked and masked by pattern meanwhile.
+    """
+    asked = ctx.cache.setdefault("customers_asked", set())
+    unknown = set(upstream_ids) - asked - set(customer_ids_by_upstream_id(upstream_ids))
+    found = []
+    for customer_id in sorted(unknown):
+        asked.add(customer_id)
+        try:
+            page = ctx.client.list_sub_customers(
+                customer_id=customer_id, indirect_partner_id=ctx.scope, limit=1
+            )
+        except NoRightOnCustomer:
+            continue
+        except UpstreamError as exc:
+            logger.warning("sync warnings: customer %s could not be fetched: %s", customer_id, exc)
+            continue
+        found.extend(c for c in page.items if c.customer_id == customer_id)
+    if found:
+        with transaction.atomic():
+            apply_customers(ctx, found)
+    return len(found)
 
 
 def apply_warnings(ctx: SyncContext, items) -> tuple[int, int]:
@@ -164,6 +212,7 @@ def apply_warnings(ctx: SyncContext, items) -> tuple[int, int]:
 WARNINGS = register(
     Dataset(
         name="warnings",
+        label=_("Customer warnings"),
         fetch=fetch_warnings,
         apply=apply_warnings,
         scopes=upstream_scopes,
@@ -207,6 +256,7 @@ def apply_association_records(ctx: SyncContext, items) -> tuple[int, int]:
 ASSOCIATION_RECORDS = register(
     Dataset(
         name="association_records",
+        label=_("Association records"),
         fetch=fetch_association_records,
         apply=apply_association_records,
         scopes=upstream_scopes,

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import ROLE_ADMIN, User
+from accounts.models import User
 from customers.models import CustomerWarning
 from portal.lib.notifications import send_email
 
@@ -26,15 +26,8 @@ def _link(path: str) -> str:
 
 
 def _arrears_recipients(warning: CustomerWarning) -> list[User]:
-    """The customer's owner: its account manager, else the admins of the warning's partner."""
-    manager = warning.customer.account_manager if warning.customer_id else None
-    if manager is not None:
-        candidates = [manager]
-    else:
-        candidates = list(
-            User.objects.filter(partner_id=warning.partner_id, groups__name=ROLE_ADMIN).distinct()
-        )
-    return [u for u in candidates if u.is_active and u.email and u.notify_arrears]
+    """The warning's owners (CustomerWarning.owners) who have an email address and want these emails."""
+    return [u for u in warning.owners() if u.email and u.notify_arrears]
 
 
 @shared_task(name="customers.notify_arrears_warnings")

@@ -6,17 +6,18 @@ import csv
 
 from django.contrib import messages
 from django.db.models import Count, F, Q
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import audit
 from accounts.decorators import staff_required
 from accounts.http import StaffRequest
-from accounts.models import AuditEvent
 from accounts.tenancy import get_for_user_or_404
 from customers import services
 from customers.filters import CustomerFilter, WarningFilter
@@ -25,7 +26,7 @@ from customers.models import Customer, CustomerWarning
 from portal.lib import lists
 from portal.lib.htmx import done, render_page
 from portal.lib.masking import mask
-from upstream.models import OutboxCommand
+from upstream import outbox
 
 
 def _placeholder(request, title):
@@ -53,11 +54,9 @@ def _customers(request, tab: str | None):
         customers = customers.exclude(partner=partner)
     return (
         customers.select_related("account_manager", "partner")
-        .annotate(
-            open_warnings=Count("warnings", filter=Q(warnings__status=CustomerWarning.Status.PENDING)),
-            # The resale balance, through billing's one-to-one CustomerAccount (a join, not a query per row).
-            balance=F("account__amount"),
-        )
+        # The resale balance, through billing's one-to-one CustomerAccount (a join, not a query per row).
+        .with_balance()
+        .annotate(open_warnings=Count("warnings", filter=Q(warnings__status=CustomerWarning.Status.PENDING)))
         .order_by(F("associated_on").desc(nulls_last=True), "id")
     )
 
@@ -66,10 +65,13 @@ def _customers(request, tab: str | None):
 @staff_required(perm="customers.view_customer")
 def customer_list(request: StaffRequest):
     tab = _customer_tab(request)
-    filterset = CustomerFilter(request.GET or None, queryset=_customers(request, tab), user=request.user)
+    filterset = CustomerFilter(
+        request.GET or None, queryset=_customers(request, tab), user=request.user, request=request
+    )
     page = lists.paginate(request, lists.filtered(request, filterset))
     context = {
         "filter": filterset,
+        "sort_links": filterset.filters["sort"].links(request.GET),
         "tab": tab,
         "tabs": CUSTOMER_TABS if tab else (),
         **lists.page_context(request, page),
@@ -83,15 +85,26 @@ def _csv_safe(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def _local_time(value) -> str:
+    """A time in the user's time zone (activated by UserTimezoneMiddleware), with its UTC offset."""
+    return timezone.localtime(value).isoformat(sep=" ", timespec="seconds") if value else ""
+
+
 @require_GET
+@never_cache
 @staff_required(perm="customers.export_customer")
 def customer_export(request: StaffRequest):
     """The filtered customer list as CSV, with names, account names, phones and emails masked."""
     tab = _customer_tab(request)
-    filterset = CustomerFilter(request.GET or None, queryset=_customers(request, tab), user=request.user)
+    filterset = CustomerFilter(
+        request.GET or None, queryset=_customers(request, tab), user=request.user, request=request
+    )
     rows = lists.filtered(request, filterset)
+    with_reseller = tab == "resellers"
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="customers.csv"'
+    # Named after the list, the tab and the day (in the user's time zone): customers-resellers-2026-11-26.csv
+    filename = "-".join(["customers", *([tab] if tab else []), timezone.localdate().isoformat()])
+    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
     response.write("\ufeff")  # so that spreadsheet programs read UTF-8
     writer = csv.writer(response)
     writer.writerow(
@@ -99,6 +112,7 @@ def customer_export(request: StaffRequest):
             _("Customer name"),
             _("Account name"),
             _("Customer ID"),
+            *([_("Reseller")] if with_reseller else []),
             _("Mobile phone"),
             _("Email"),
             _("Association type"),
@@ -121,15 +135,16 @@ def customer_export(request: StaffRequest):
                     mask("name", customer.name),
                     mask("account_name", customer.account_name),
                     customer.customer_id,
+                    *([customer.partner.name] if with_reseller else []),
                     mask("phone", customer.phone),
                     mask("email", customer.email),
                     customer.get_association_type_display(),
-                    customer.associated_on.isoformat() if customer.associated_on else "",
+                    _local_time(customer.associated_on),
                     customer.label,
                     customer.customer_level,
                     customer.get_frozen_status_display(),
                     customer.account_manager.username if customer.account_manager else "",
-                    customer.balance if customer.is_resale and customer.balance is not None else "",
+                    "" if customer.balance is None else customer.balance,
                     customer.open_warnings,
                 )
             ]
@@ -141,21 +156,25 @@ def customer_export(request: StaffRequest):
 
 
 @require_GET
+@never_cache  # personal data: never kept by a browser or a proxy
 @staff_required(perm="customers.view_customer")
 def customer_detail(request: StaffRequest, customer_pk: int):
     customers = Customer.objects.select_related("account_manager", "partner").annotate(
         open_warnings=Count("warnings", filter=Q(warnings__status=CustomerWarning.Status.PENDING))
     )
     customer = get_for_user_or_404(customers, request.user, pk=customer_pk)
+    assign_form = None
+    if request.user.has_perm("customers.assign_account_manager"):
+        # The current manager is selected, so that submitting the form unchanged keeps it.
+        assign_form = AssignAccountManagerForm(
+            customer=customer,
+            initial={"account_manager": customer.account_manager_id, "next": request.get_full_path()},
+        )
     context = {
         "customer": customer,
         "warnings": customer.warnings.select_related("handler")[:20],
         "events": customer.events.select_related("initiated_by")[:20],
-        "assign_form": (
-            AssignAccountManagerForm(customer=customer, initial={"next": request.get_full_path()})
-            if request.user.has_perm("customers.assign_account_manager")
-            else None
-        ),
+        "assign_form": assign_form,
     }
     return render_page(request, "customers/customer_detail.html", context)
 
@@ -196,27 +215,47 @@ def _reveal_response(request, customer, field, **extra):
 
 
 @require_POST
+@never_cache  # a revealed value is never kept by a browser or a proxy
 @staff_required(perm="customers.reveal_customer")
 def customer_reveal(request: StaffRequest, customer_pk: int, field: str):
-    """Swap one masked value for the full value (audited, rate limited)."""
+    """Swap one masked value for the full value (audited, rate limited; refusals audited too)."""
     customer = get_for_user_or_404(Customer, request.user, pk=customer_pk)
     if field not in services.REVEALABLE_FIELDS:
         raise Http404
     try:
         value = services.reveal(request.user, customer, field)
     except services.ServiceError as error:
+        audit.record(
+            "customer_reveal_refused",
+            request=request,
+            target=customer,
+            target_label=mask("name", customer.name),
+            summary=f"{customer.customer_id}: {field}",
+            data={
+                "field": field,
+                "field_label": Customer._meta.get_field(field).verbose_name,
+                "customer_id": customer.customer_id,
+                "reason": error.message,
+            },
+        )
         return _reveal_response(request, customer, field, refusal=error.message)
     audit.record(
         "customer_reveal",
         request=request,
         target=customer,
+        target_label=mask("name", customer.name),
         summary=f"{customer.customer_id}: {field}",
-        data={"field": field, "customer_id": customer.customer_id},
+        data={
+            "field": field,
+            "field_label": Customer._meta.get_field(field).verbose_name,
+            "customer_id": customer.customer_id,
+        },
     )
     return _reveal_response(request, customer, field, revealed=True, value=value)
 
 
 @require_GET
+@never_cache
 @staff_required(perm="customers.view_customer")
 def customer_hide(request: StaffRequest, customer_pk: int, field: str):
     """The masked value again, with its eye button."""
@@ -228,38 +267,56 @@ def customer_hide(request: StaffRequest, customer_pk: int, field: str):
 
 # --- warnings -----------------------------------------------------------------------------------------------
 
+# Named as the cloud platform names them (处理预警 / 全部预警).
+WARNING_TABS = (("handle", gettext_lazy("Handle warnings")), ("all", gettext_lazy("All warnings")))
 
-def _visible_warnings(user):
-    """Warnings the user may open: all of the partner's for those who see all, else the user's own."""
-    warnings = CustomerWarning.objects.for_user(user)
-    if not user.has_perm("customers.view_all_warnings"):
-        warnings = warnings.filter(services.owned_warnings_q(user))
-    return warnings
+
+def _warning_tab(user, tab: str | None) -> str:
+    return "all" if tab == "all" and user.has_perm("customers.view_all_warnings") else "handle"
+
+
+def _warning_rows(user, tab: str):
+    """The "Handle" tab lists the user's own warnings, "All" every warning the user may see."""
+    rows = (
+        CustomerWarning.objects.owned_by(user)
+        if tab == "handle"
+        else CustomerWarning.objects.visible_to(user)
+    )
+    return rows.select_related("customer", "customer__account_manager", "partner").with_handleable(user)
+
+
+def _warning_filter(request, data, tab: str) -> WarningFilter:
+    """The inbox's filters; the "Handle" tab shows pending warnings unless a status is chosen (even "all")."""
+    if tab == "handle" and "status" not in data:
+        data = data.copy()
+        data["status"] = CustomerWarning.Status.PENDING
+    return WarningFilter(
+        data or None, queryset=_warning_rows(request.user, tab), user=request.user, request=request
+    )
 
 
 @require_GET
 @staff_required(perm="customers.view_customerwarning")
 def warning_list(request: StaffRequest):
     user = request.user
-    can_see_all = user.has_perm("customers.view_all_warnings")
-    tab = "all" if request.GET.get("tab") == "all" and can_see_all else "handle"
-    warnings = CustomerWarning.objects.for_user(user).select_related(
-        "customer", "customer__account_manager", "partner"
-    )
-    if tab == "handle":
-        warnings = warnings.filter(services.owned_warnings_q(user))
-    filterset = WarningFilter(request.GET or None, queryset=warnings, user=user)
-    page = lists.paginate(request, lists.filtered(request, filterset))
+    tab = _warning_tab(user, request.GET.get("tab"))
+    filterset = _warning_filter(request, request.GET, tab)
+    rows = lists.filtered(request, filterset)
+    page = lists.paginate(request, rows)
     may_handle = user.has_perm("customers.handle_warning")
-    for warning in page:
-        warning.can_handle = (
-            may_handle and warning.is_pending and not warning.push_pending and services.owns(user, warning)
-        )
+    handleable_count = 0
+    if may_handle and page.paginator.count:
+        handleable_count = rows.filter(handleable=True).count()
+    query = request.GET.copy()
+    query["tab"] = tab
     context = {
         "filter": filterset,
         "tab": tab,
-        "can_see_all": can_see_all,
+        "tabs": WARNING_TABS if user.has_perm("customers.view_all_warnings") else WARNING_TABS[:1],
         "may_handle": may_handle,
+        # "Select all N matching": the warnings the filters match that the user may handle, not just the page.
+        "handleable_count": handleable_count,
+        "query": query.urlencode(),
         "bulk_form": BulkHandleForm(),
         **lists.page_context(request, page),
     }
@@ -268,11 +325,9 @@ def warning_list(request: StaffRequest):
 
 def _warning_context(request, warning, form=None):
     user = request.user
-    can_handle = services.can_handle(user, warning) and not warning.push_pending
-    history = AuditEvent.objects.filter(
-        target_type="customers.customerwarning", target_id=str(warning.pk)
-    ).order_by("created_at", "id")
-    pushes = OutboxCommand.objects.filter(object_type="customers.customerwarning", object_id=str(warning.pk))
+    can_handle = warning.can_be_handled_by(user)
+    history = audit.history_for(warning)
+    pushes = outbox.commands_for(warning)
     assign_form = None
     if warning.customer_id and user.has_perm("customers.assign_account_manager"):
         assign_form = AssignAccountManagerForm(
@@ -291,7 +346,7 @@ def _warning_context(request, warning, form=None):
 
 
 def _get_warning(request, warning_pk: int) -> CustomerWarning:
-    warnings = _visible_warnings(request.user).select_related(
+    warnings = CustomerWarning.objects.visible_to(request.user).select_related(
         "customer", "customer__account_manager", "partner", "handler"
     )
     return get_for_user_or_404(warnings, request.user, pk=warning_pk)
@@ -336,17 +391,64 @@ def warning_handle(request: StaffRequest, warning_pk: int):
     return response
 
 
+def _bulk_targets(request, form) -> list[int] | None:
+    """The ids to handle: the ticked rows, or (select all) every warning the list's filters match that the
+    user may handle. None (with a message) when the filters are not understood."""
+    user = request.user
+    if not form.cleaned_data["select_all"]:
+        return form.cleaned_data["warnings"]
+    data = QueryDict(form.cleaned_data["query"])
+    filterset = _warning_filter(request, data, _warning_tab(user, data.get("tab")))
+    if filterset.is_bound and not filterset.is_valid():
+        messages.error(request, _("The list's filters were not understood; nothing was handled."))
+        return None
+    return list(
+        filterset.qs.filter(handleable=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[: services.BULK_HANDLE_MAX + 1]
+    )
+
+
 @require_POST
 @staff_required(perm="customers.handle_warning")
 def warning_bulk_handle(request: StaffRequest):
+    """Handle the selected warnings with one result, after a confirmation that says how many."""
     form = BulkHandleForm(request.POST)
     next_url = lists.safe_next(request, reverse("customers:warnings"))
     if not form.is_valid():
         for errors in form.errors.values():
             messages.error(request, errors[0])
         return done(request, next_url)
+    ids = _bulk_targets(request, form)
+    if ids is None:
+        return done(request, next_url)
+    if not form.cleaned_data["confirmed"]:
+        handleable = list(
+            CustomerWarning.objects.handleable_by(request.user)
+            .filter(pk__in=ids)
+            .values_list("pk", flat=True)
+        )
+        if not handleable:
+            messages.error(request, _("None of the selected warnings can be handled by you now."))
+            return done(request, next_url)
+        if len(handleable) > services.BULK_HANDLE_MAX:
+            messages.error(
+                request,
+                _("At most %(max)d warnings can be handled at once; narrow the filters.")
+                % {"max": services.BULK_HANDLE_MAX},
+            )
+            return done(request, next_url)
+        context = {
+            "ids": handleable,
+            "count": len(handleable),
+            "skipped": len(ids) - len(handleable),
+            "result_label": dict(form.fields["result"].choices)[form.cleaned_data["result"]],
+            "form": form,
+            "next": next_url,
+        }
+        return render_page(request, "customers/warning_bulk_confirm.html", context)
     outcome = services.bulk_handle_warnings(
-        request.user, form.cleaned_data["warnings"], form.cleaned_data["result"], form.cleaned_data["remark"]
+        request.user, ids, form.cleaned_data["result"], form.cleaned_data["remark"]
     )
     if outcome.handled:
         count = len(outcome.handled)
@@ -364,7 +466,7 @@ def warning_bulk_handle(request: StaffRequest):
             request,
             _("“%(title)s” was not handled: %(reason)s") % {"title": warning.masked_title, "reason": reason},
         )
-    missing = len(form.cleaned_data["warnings"]) - len(outcome.handled) - len(outcome.refused)
+    missing = len(ids) - len(outcome.handled) - len(outcome.refused)
     if missing > 0:
         messages.error(
             request,

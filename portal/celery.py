@@ -1,6 +1,9 @@
 """The Celery app: settings under the CELERY_ namespace, tasks autodiscovered from each app's tasks.py.
 
-The worker also writes a heartbeat to Redis (see WorkerHeartbeat) that /healthz reads.
+The worker also writes a heartbeat to Redis (see WorkerHeartbeat) that /healthz reads, and so does beat:
+beat schedules `portal.beat_heartbeat` every BEAT_HEARTBEAT_SECONDS, a task that only records the time. A
+scheduled task (rather than a hook inside the beat process) proves what matters: beat is running, its
+schedule is being sent to the broker, and something consumes it. (A dead worker is reported on its own.)
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 HEARTBEAT_KEY = "portal:worker-heartbeat"
+BEAT_HEARTBEAT_KEY = "portal:beat-heartbeat"
 
 
 def write_heartbeat(redis_client, ttl: int) -> None:
@@ -57,3 +61,13 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
 
 
 app.steps["worker"].add(WorkerHeartbeat)
+
+
+@app.task(name="portal.beat_heartbeat", ignore_result=True)
+def beat_heartbeat() -> None:
+    """Scheduled by beat only: record that beat is ticking (expires on its own when beat stops)."""
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.set(BEAT_HEARTBEAT_KEY, str(time.time()), ex=settings.BEAT_HEARTBEAT_STALE * 4)

@@ -1,4 +1,9 @@
-"""Health checks for /healthz: database, Redis and the Celery worker heartbeat."""
+"""Health checks for /healthz: database, Redis, the Celery worker and beat heartbeats, and sync health.
+
+Three answers: `ok`; `degraded` (HTTP 200, so a load balancer keeps the node: it serves pages, but a sync is
+failing or late, or the beat scheduler is not ticking; the reasons say which); `unavailable` (HTTP 503: the
+database, Redis or the worker is down).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from portal.celery import HEARTBEAT_KEY
+from portal.celery import BEAT_HEARTBEAT_KEY, HEARTBEAT_KEY
 
 
 def check_database() -> dict:
@@ -52,6 +57,48 @@ def check_worker() -> dict:
 CHECKS = {"database": check_database, "redis": check_redis, "worker": check_worker}
 
 
+def check_beat() -> dict:
+    """The beat scheduler's heartbeat: a tiny task it schedules every BEAT_HEARTBEAT_SECONDS writes it."""
+    try:
+        value = _redis().get(BEAT_HEARTBEAT_KEY)
+    except redis.RedisError as exc:
+        return {"ok": False, "error": f"beat heartbeat unreadable: {exc}"[:200]}
+    if value is None:
+        return {"ok": False, "error": "no beat heartbeat"}
+    age = time.time() - float(value)
+    result = {"ok": age <= settings.BEAT_HEARTBEAT_STALE, "heartbeat_age_seconds": round(age, 1)}
+    if not result["ok"]:
+        result["error"] = "beat heartbeat is stale"
+    return result
+
+
+def check_syncs() -> dict:
+    """Each dataset: failing if its last finished run failed, late if its last success is older than three
+    times its schedule (settings.SYNC_SCHEDULE), or never synced. Two queries whatever the history."""
+    from upstream.models import SyncRun
+    from upstream.sync import datasets
+
+    now = timezone.now()
+    names = [d.name for d in datasets()]
+    finished = SyncRun.objects.filter(dataset__in=names).exclude(status=SyncRun.Status.RUNNING)
+    last_finished = {
+        r.dataset: r for r in finished.order_by("dataset", "-started_at", "-id").distinct("dataset")
+    }
+    good = finished.filter(status=SyncRun.Status.SUCCEEDED)
+    last_good = {r.dataset: r for r in good.order_by("dataset", "-started_at", "-id").distinct("dataset")}
+    problems: dict[str, str] = {}
+    for name in names:
+        schedule = settings.SYNC_SCHEDULE[name]
+        last, success = last_finished.get(name), last_good.get(name)
+        if last is not None and last.status == SyncRun.Status.FAILED:
+            problems[name] = "last run failed"
+        elif success is None:
+            problems[name] = "never synced"
+        elif (now - (success.finished_at or success.started_at)).total_seconds() > 3 * schedule:
+            problems[name] = f"last success older than {3 * schedule} s (3 × its schedule)"
+    return {"ok": not problems, "problems": problems}
+
+
 def last_syncs() -> dict:
     """When each dataset last synced successfully, and how long ago (information; not a pass/fail check)."""
     from upstream.sync import last_good_runs
@@ -71,9 +118,22 @@ def last_syncs() -> dict:
     return result
 
 
-def run_checks() -> tuple[bool, dict]:
-    """All checks; healthy only if every one passed. The last syncs are reported alongside."""
+def run_checks() -> tuple[str, dict]:
+    """Every check: `unavailable` if the database, Redis or the worker is down; else `degraded` with the
+    reasons if a sync is failing or late or beat is not ticking; else `ok`. The last syncs go alongside."""
     results = {name: check() for name, check in CHECKS.items()}
-    healthy = all(r["ok"] for r in results.values())
-    results["last_sync"] = last_syncs() if results["database"]["ok"] else {}
-    return healthy, results
+    reasons = [f"{name}: {r.get('error', 'down')}" for name, r in results.items() if not r["ok"]]
+    status = "unavailable" if reasons else "ok"
+    results["beat"] = check_beat()
+    if not results["beat"]["ok"]:
+        reasons.append(f"beat: {results['beat']['error']}")
+    if results["database"]["ok"]:
+        results["sync"] = check_syncs()
+        reasons += [f"sync {name}: {why}" for name, why in results["sync"]["problems"].items()]
+        results["last_sync"] = last_syncs()
+    else:
+        results["last_sync"] = {}
+    if status == "ok" and reasons:
+        status = "degraded"
+    results["reasons"] = reasons
+    return status, results

@@ -13,18 +13,21 @@ import dj_database_url
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy
 
 from portal.lib.env import env_bool, env_float, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DEBUG = env_bool("DEBUG", True)
+# Off unless asked for: a forgotten variable must not show tracebacks on a server (`make run`'s .env sets 1).
+DEBUG = env_bool("DEBUG", False)
 DEV_SECRET_KEY = "portal-development-secret-do-not-use-in-production"  # noqa: S105
 SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY)
 if not DEBUG and (SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 32):
     raise ImproperlyConfigured(
         "With DEBUG=0 the portal needs its own SECRET_KEY (50 random characters); "
-        "it refuses to start with the development secret."
+        "it refuses to start with the development secret. DEBUG is off unless set: on a development "
+        "machine set DEBUG=1 (`make run` writes it to .env, which manage.py reads)."
     )
 
 # Demo mode: the message outbox page and demo banners (`make run` turns it on).
@@ -49,9 +52,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "csp",
-    "axes",
+    "portal.apps.AxesConfig",  # axes, named in the user's language in the admin
     "django_otp",
-    "django_otp.plugins.otp_totp",
+    "portal.apps.TOTPConfig",  # django_otp.plugins.otp_totp, likewise
     "django_filters",
     "portal",
     "accounts",
@@ -76,6 +79,12 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
+
+# `make bench` (bench/README.md): PORTAL_BENCH=1 adds the trivial ceiling view and the per-request query count
+# (X-Queries header). Off by default, so neither exists on a production server.
+BENCH = env_bool("PORTAL_BENCH", False)
+if BENCH:
+    MIDDLEWARE.insert(0, "portal.bench.QueryCountMiddleware")
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
@@ -201,6 +210,9 @@ LANGUAGE_COOKIE_SECURE = PORTAL_HTTPS
 LANGUAGE_COOKIE_HTTPONLY = True
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 
+# django-filter: an empty choice of a list filter reads "All" (全部), in our catalogue, not "---------".
+FILTERS_EMPTY_CHOICE_LABEL = gettext_lazy("All")
+
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -230,7 +242,7 @@ STEP_UP_MAX_ATTEMPTS = env_int("STEP_UP_MAX_ATTEMPTS", 5, minimum=1)
 STEP_UP_RESEND_SECONDS = env_int("STEP_UP_RESEND_SECONDS", 60, minimum=0)
 OTP_TOTP_ISSUER = "Partner Portal"
 
-# Upstream partner API (see shared UPSTREAM.md); the defaults point at the bundled simulator.
+# Upstream partner API (see docs/upstream.md); the defaults point at the bundled simulator.
 UPSTREAM_ENDPOINT = env_url(
     "UPSTREAM_ENDPOINT", f"http://127.0.0.1:{UPSTREAM_SIM_PORT}", schemes=("http", "https")
 ).rstrip("/")
@@ -321,6 +333,14 @@ OUTBOX_DRAIN_SECONDS = env_int("OUTBOX_DRAIN_SECONDS", 120, minimum=1)
 # The worker writes a heartbeat to Redis this often; /healthz calls it down after WORKER_HEARTBEAT_STALE.
 WORKER_HEARTBEAT_SECONDS = env_int("WORKER_HEARTBEAT_SECONDS", 10, minimum=1)
 WORKER_HEARTBEAT_STALE = env_int("WORKER_HEARTBEAT_STALE", 45, minimum=2)
+# Beat schedules a heartbeat task this often; /healthz reports beat missing after BEAT_HEARTBEAT_STALE.
+BEAT_HEARTBEAT_SECONDS = env_int("BEAT_HEARTBEAT_SECONDS", 30, minimum=1)
+BEAT_HEARTBEAT_STALE = env_int("BEAT_HEARTBEAT_STALE", 120, minimum=2)
+CELERY_BEAT_SCHEDULE["beat-heartbeat"] = {
+    "task": "portal.beat_heartbeat",
+    "schedule": float(BEAT_HEARTBEAT_SECONDS),
+    "options": {"expires": BEAT_HEARTBEAT_SECONDS * 0.9},
+}
 
 # A starting worker pulls every dataset once (then the beat schedule takes over).
 SYNC_ON_WORKER_START = env_bool("SYNC_ON_WORKER_START", True)

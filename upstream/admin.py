@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
@@ -26,6 +28,7 @@ class SyncRunAdmin(ReadOnlyAdmin):
         "rows_created",
         "rows_updated",
         "rows_vanished",
+        "rows_refused",
         "short_errors",
     ]
     list_filter = ["dataset", "status", "mode"]
@@ -62,7 +65,7 @@ class OutboxCommandAdmin(ReadOnlyAdmin):
     list_filter = ["status", "kind", "serial", "partner_key"]
     search_fields = ["kind", "partner_key", "object_type", "object_id", "last_error"]
     date_hierarchy = "created_at"
-    actions = ["retry_now", "resend_checked"]
+    actions = ["retry_now", "resend_checked", "mark_applied"]
 
     @admin.display(description=_("object"))
     def object_link(self, command: OutboxCommand) -> str:
@@ -126,3 +129,76 @@ class OutboxCommandAdmin(ReadOnlyAdmin):
             % {"n": resent},
             messages.SUCCESS if resent else messages.WARNING,
         )
+
+    @admin.action(
+        description=_("Mark applied: I checked upstream that this unknown command WAS applied"),
+        permissions=["retry"],
+    )
+    def mark_applied(self, request, queryset):
+        """Close unknown commands an operator found applied upstream (asks for the ids the domain needs).
+
+        A reseller transfer whose outcome cannot be checked automatically otherwise holds back its
+        partner's money commands until a person decides.
+        """
+        commands = list(queryset.order_by("id"))
+        rows = [
+            {
+                "command": c,
+                "fields": [
+                    (key, f"result-{c.pk}-{key}", request.POST.get(f"result-{c.pk}-{key}", "").strip())
+                    for key in (outbox.HANDLERS[c.kind].operator_result if c.kind in outbox.HANDLERS else ())
+                ],
+                "eligible": c.status == OutboxCommand.Status.UNKNOWN and c.kind in outbox.HANDLERS,
+            }
+            for c in commands
+        ]
+        if request.POST.get("confirm") != "yes":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": _("Mark applied"),
+                "opts": self.model._meta,
+                "rows": rows,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            }
+            return TemplateResponse(request, "admin/upstream/outboxcommand/mark_applied.html", context)
+        applied = 0
+        for row in rows:
+            if not row["eligible"]:
+                continue
+            result = {key: value for key, _name, value in row["fields"]}
+            try:
+                applied += outbox.mark_applied(row["command"], result)
+            except ValueError:
+                self.message_user(
+                    request,
+                    _("Command #%(id)d was not marked applied: give %(keys)s.")
+                    % {"id": row["command"].pk, "keys": ", ".join(k for k, _n, _v in row["fields"])},
+                    messages.ERROR,
+                )
+            except Exception as exc:  # the domain refused the result (e.g. a transaction id already used)
+                self.message_user(
+                    request,
+                    _("Command #%(id)d could not be marked applied: %(error)s")
+                    % {"id": row["command"].pk, "error": exc},
+                    messages.ERROR,
+                )
+        if applied:
+            self.message_user(
+                request,
+                ngettext("%(n)d command was marked applied.", "%(n)d commands were marked applied.", applied)
+                % {"n": applied},
+                messages.SUCCESS,
+            )
+        skipped = sum(1 for row in rows if not row["eligible"])
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(n)d command was left alone: only an unknown outcome can be marked applied.",
+                    "%(n)d commands were left alone: only an unknown outcome can be marked applied.",
+                    skipped,
+                )
+                % {"n": skipped},
+                messages.WARNING,
+            )
+        return None

@@ -1,4 +1,4 @@
-"""The signed client of the upstream partner API (shared UPSTREAM.md is the wire contract).
+"""The signed client of the upstream partner API (docs/upstream.md is the wire contract).
 
 One typed method per operation. Every call waits for the shared rate limiter, is signed (AK/SK,
 SDK-HMAC-SHA256) and sent over a keep-alive httpx connection with explicit timeouts.
@@ -12,8 +12,8 @@ Retries differ by kind of operation:
   timeout, a connection dropped after sending, or a 5xx raises OutcomeUnknown: the caller reconciles
   (adjust records for fund adjustments) before it sends anything again.
 
-Operations marked **ext** in UPSTREAM.md exist only on the bundled simulator; against a real endpoint they
-raise UnsupportedOperation before any request is made.
+Operations marked **ext** in docs/upstream.md exist only on the bundled simulator; against a real endpoint
+they raise UnsupportedOperation before any request is made.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -33,6 +33,7 @@ from urllib.parse import quote
 import httpx
 from tenacity import Retrying, retry_if_exception, wait_exponential_jitter
 
+from portal.lib.money import money_str, parse_decimal
 from upstream import signer
 from upstream.errors import (
     AuthenticationFailed,
@@ -70,7 +71,6 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 USER_AGENT = "partner-portal-upstream/1.0"
-CENT = Decimal("0.01")
 
 # Errors that say "try again later": nothing was changed upstream.
 TRANSIENT_ERRORS: tuple[type[UpstreamError], ...] = (RateLimited, UpstreamUnavailable)
@@ -158,19 +158,6 @@ class RetryPolicy:
     backoff_max: float = 10.0
     rate_limited_wait: tuple[float, float] = (2.0, 5.0)  # a 429 without Retry-After
     max_retry_after: float = 30.0  # a longer Retry-After is not slept through: RateLimited at once
-
-
-def money(value: Decimal | int | str) -> str:
-    """An amount as the upstream takes it: a string with 2 places ("12.50"); floats and 3+ places refused."""
-    if isinstance(value, float | bool):
-        raise TypeError("Amounts are never floats: pass a Decimal, an int or a string.")
-    try:
-        amount = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not an amount of money.") from None
-    if not amount.is_finite() or amount != amount.quantize(CENT):
-        raise ValueError(f"{value!r} is not an amount with at most 2 decimal places.")
-    return str(amount.quantize(CENT))
 
 
 def _json_default(value: Any) -> Any:
@@ -385,7 +372,7 @@ class UpstreamClient:
             "UpdateCustomerAccountAmount",
             body={
                 "customer_id": customer_id,
-                "amount": money(amount),
+                "amount": money_str(amount),
                 "indirect_partner_id": indirect_partner_id,
             },
         )
@@ -399,7 +386,7 @@ class UpstreamClient:
             "ReclaimToPartnerAccount",
             body={
                 "customer_id": customer_id,
-                "amount": money(amount),
+                "amount": money_str(amount),
                 "indirect_partner_id": indirect_partner_id,
             },
         )
@@ -409,7 +396,7 @@ class UpstreamClient:
         """UpdateIndirectPartnerAccount: move `amount` from the distributor to a reseller."""
         data = self._call(
             "UpdateIndirectPartnerAccount",
-            body={"indirect_partner_id": indirect_partner_id, "amount": money(amount)},
+            body={"indirect_partner_id": indirect_partner_id, "amount": money_str(amount)},
         )
         return self._transfer(data, "transfer_id", "UpdateIndirectPartnerAccount")
 
@@ -417,7 +404,7 @@ class UpstreamClient:
         """ReclaimIndirectPartnerAccount: take `amount` back from a reseller (the id is `trans_id`)."""
         data = self._call(
             "ReclaimIndirectPartnerAccount",
-            body={"indirect_partner_id": indirect_partner_id, "amount": money(amount)},
+            body={"indirect_partner_id": indirect_partner_id, "amount": money_str(amount)},
         )
         return self._transfer(data, "trans_id", "ReclaimIndirectPartnerAccount")
 
@@ -479,7 +466,7 @@ class UpstreamClient:
             "SetPartnerDiscount",
             body={
                 "customer_id": customer_id,
-                "discount": Decimal(str(discount)),
+                "discount": parse_decimal(discount),
                 "effective_time": format_time(effective_time),
                 "expire_time": format_time(expire_time),
                 "indirect_partner_id": indirect_partner_id,

@@ -10,6 +10,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.lib.text import db_text
+
 
 class SyncRun(models.Model):
     """One run of one dataset's sync: its progress while running, its counts and errors afterwards."""
@@ -34,6 +36,8 @@ class SyncRun(models.Model):
     rows_created = models.PositiveIntegerField(_("rows created"), default=0)
     rows_updated = models.PositiveIntegerField(_("rows updated"), default=0)
     rows_vanished = models.PositiveIntegerField(_("rows gone upstream"), default=0)
+    # Rows not stored because a value did not fit its column (upstream/upsert.py logs each one).
+    rows_refused = models.PositiveIntegerField(_("rows refused"), default=0)
     rows_total = models.PositiveIntegerField(_("rows expected"), null=True, blank=True)
     errors = models.TextField(_("errors"), blank=True)
     # Incremental position per scope, e.g. {"": "2026-11-24T02:00:00Z", "ip-reseller-a": "..."}.
@@ -75,16 +79,34 @@ class SyncSeen(models.Model):
         return f"{self.run_id}:{self.scope}:{self.key}"
 
 
+class OutboxStateError(Exception):
+    """A status change the outbox's transition table does not allow (a bug, or a race lost)."""
+
+
 class OutboxCommandQuerySet(models.QuerySet):
     def open(self):
         return self.filter(status__in=OutboxCommand.OPEN_STATUSES)
+
+    def for_object(self, obj: models.Model):
+        """The commands written for one domain object, oldest first (as audit.history_for)."""
+        return self.filter(object_type=obj._meta.label_lower, object_id=str(obj.pk)).order_by(
+            "created_at", "id"
+        )
+
+    def mark_abandoned(self, *, before, message: str) -> int:
+        """`sending` since before `before` (their worker died): the outcome is unknown, to be checked now."""
+        OutboxCommand.check_edge(OutboxCommand.Status.SENDING, OutboxCommand.Status.UNKNOWN)
+        return self.filter(status=OutboxCommand.Status.SENDING, sent_at__lt=before).update(
+            status=OutboxCommand.Status.UNKNOWN, next_attempt_at=timezone.now(), last_error=message
+        )
 
 
 class OutboxCommand(models.Model):
     """A change to push to the upstream, written in the same transaction as the domain change.
 
     pending → sending → succeeded | failed; a send whose outcome is unknown (timeout) becomes `unknown` and is
-    reconciled against the upstream before anything is sent again.
+    reconciled against the upstream before anything is sent again. Every status change goes through a
+    `mark_*` method, checked against TRANSITIONS (see upstream/outbox.py for who calls which).
     """
 
     class Status(models.TextChoices):
@@ -95,6 +117,17 @@ class OutboxCommand(models.Model):
         FAILED = "failed", _("Failed")
 
     OPEN_STATUSES = (Status.PENDING, Status.SENDING, Status.UNKNOWN)
+    TRANSITIONS = {
+        # claimed by a worker
+        Status.PENDING: {Status.SENDING},
+        # answered; refused; transient error (again later); no answer
+        Status.SENDING: {Status.SUCCEEDED, Status.FAILED, Status.PENDING, Status.UNKNOWN},
+        # found upstream (or confirmed by an operator); not found: send again; not found and out of attempts
+        Status.UNKNOWN: {Status.SUCCEEDED, Status.PENDING, Status.FAILED},
+        # an operator retries it
+        Status.FAILED: {Status.PENDING},
+        Status.SUCCEEDED: set(),
+    }
 
     kind = models.CharField(_("kind"), max_length=64, db_index=True)
     payload = models.JSONField(_("payload"), default=dict)
@@ -125,3 +158,48 @@ class OutboxCommand(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} #{self.pk} ({self.status})"
+
+    # --- transitions ------------------------------------------------------------------------------------
+
+    @classmethod
+    def check_edge(cls, source: str, to: str) -> None:
+        if to not in cls.TRANSITIONS[cls.Status(source)]:
+            raise OutboxStateError(f"An outbox command cannot go from {source} to {to}.")
+
+    def _move(self, to: str, **changes) -> None:
+        self.check_edge(self.status, to)
+        self.status = to
+        for name, value in changes.items():
+            setattr(self, name, value)
+        self.save(update_fields=["status", *changes])
+
+    def mark_sending(self, *, lease_until) -> None:
+        """A worker claimed it and is about to send it (one more attempt)."""
+        now = timezone.now()
+        self._move(self.Status.SENDING, attempts=self.attempts + 1, sent_at=now, next_attempt_at=lease_until)
+
+    def mark_succeeded(self, result: dict) -> None:
+        """The upstream applied it (answered, found by a reconcile, or confirmed by an operator)."""
+        self._move(self.Status.SUCCEEDED, result=result, finished_at=timezone.now())
+
+    def mark_failed(self, error: str) -> None:
+        """Refused by the upstream, or out of attempts: nothing more is sent."""
+        self._move(self.Status.FAILED, last_error=db_text(error), finished_at=timezone.now())
+
+    def mark_retry(self, *, at, error: str) -> None:
+        """Not applied (transient error, or a reconcile found nothing): send again at `at`."""
+        self._move(self.Status.PENDING, next_attempt_at=at, last_error=db_text(error))
+
+    def mark_unknown(self, *, check_at, error: str) -> None:
+        """No answer: the outcome is unknown and is looked up upstream at `check_at`, before any resend."""
+        self._move(self.Status.UNKNOWN, next_attempt_at=check_at, last_error=db_text(error))
+
+    def mark_retried_by_operator(self) -> None:
+        """An operator sends a failed command again, with a fresh count of attempts."""
+        self._move(
+            self.Status.PENDING,
+            attempts=0,
+            finished_at=None,
+            next_attempt_at=timezone.now(),
+            last_error=f"{self.last_error}\nRetried by an operator.".strip(),
+        )

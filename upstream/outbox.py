@@ -24,9 +24,13 @@ sent only when no other serial command of its partner is `sending` or `unknown` 
 `pending`. That keeps the upstream's adjust records unambiguous for reconciliation (the allocate/reclaim API
 has no idempotency key). Non-serial commands are never held back.
 
-Reconciling: `handler.reconcile(client, command)` returns the result when the change is found upstream, None
-when it is not (safe to resend). A kind without `reconcile`:
-- non-serial: taken as idempotent (handling a warning, setting a discount): an unknown outcome is resent;
+Reconciling: every kind the portal registers has `handler.reconcile(client, command)`, which reads the
+upstream's state and returns the result when the change is found there ("already in the requested state" is
+success), None when it is not (safe to resend). When that read cannot prove absence
+(`reconcile_proves_absence=False`, reseller transfers), a command not found stays `unknown`, is looked up
+again every UNPROVEN_RECHECK, and needs a person to resend it or mark it applied (admin actions).
+A kind without `reconcile`:
+- non-serial: taken as idempotent: an unknown outcome is resent;
 - serial: cannot be checked, so it needs a person: the command stays `unknown` (and holds back its partner's
   next serial commands) with a clear last_error, until an operator acts in the admin site.
 """
@@ -49,7 +53,6 @@ from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from portal.lib.text import db_text
 from upstream.errors import (
     AuthenticationFailed,
     OutcomeUnknown,
@@ -65,6 +68,8 @@ Status = OutboxCommand.Status
 
 # Waits longer than this are left to the periodic drain (every 30 s) instead of a scheduled follow-up.
 FOLLOWUP_HORIZON = timedelta(minutes=10)
+# How often an unknown command whose look-up cannot prove absence is looked up again (until a person acts).
+UNPROVEN_RECHECK = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -84,6 +89,11 @@ class Handler:
     on_failure: Callable[[OutboxCommand, Exception], None] | None = None
     reconcile: Callable[[Any, OutboxCommand], dict | None] | None = None
     serial: bool = False  # one command of this kind in flight per partner (money moves)
+    # False when `reconcile` finding nothing does not prove the change was not applied (a read that may miss
+    # it): such a command is closed when found, else waits for a person, looked up again now and then.
+    reconcile_proves_absence: bool = True
+    # Result keys an operator must give when marking an unknown command applied (e.g. "transaction_id").
+    operator_result: tuple[str, ...] = ()
 
 
 HANDLERS: dict[str, Handler] = {}
@@ -111,40 +121,45 @@ def enqueue(kind: str, payload: dict, *, partner_key: str, obj: models.Model | N
     return command
 
 
-# --- settings -------------------------------------------------------------------------------------------
+def commands_for(obj: models.Model):
+    """The commands written for one domain object, oldest first (other apps ask here, not by label)."""
+    return OutboxCommand.objects.for_object(obj)
+
+
+# --- settings (their defaults live in portal/settings.py only) --------------------------------------------
 
 
 def max_attempts() -> int:
-    return int(getattr(settings, "OUTBOX_MAX_ATTEMPTS", 8))
+    return settings.OUTBOX_MAX_ATTEMPTS
 
 
 def sending_lease() -> timedelta:
     """How long a send may take before its worker is taken as dead; always well above the read timeout."""
-    seconds = float(getattr(settings, "OUTBOX_SENDING_LEASE_SECONDS", 300))
+    seconds = float(settings.OUTBOX_SENDING_LEASE_SECONDS)
     return timedelta(seconds=max(seconds, 2 * _read_timeout() + 1))
 
 
 def reconcile_delay() -> timedelta:
     """After an unknown outcome, wait out the read timeout (and a grace) before looking the change up."""
-    grace = float(getattr(settings, "OUTBOX_RECONCILE_GRACE_SECONDS", 5.0))
+    grace = float(settings.OUTBOX_RECONCILE_GRACE_SECONDS)
     return timedelta(seconds=_read_timeout() + grace)
 
 
 def reconcile_since(command: OutboxCommand) -> datetime:
     """Where a reconcile looks from: the last send, minus a margin for the upstream's clock."""
-    skew = float(getattr(settings, "OUTBOX_RECONCILE_SKEW_SECONDS", 30))
+    skew = float(settings.OUTBOX_RECONCILE_SKEW_SECONDS)
     sent_at = command.sent_at or command.created_at
     return sent_at - timedelta(seconds=skew)
 
 
 def _read_timeout() -> float:
-    return float(getattr(settings, "UPSTREAM_READ_TIMEOUT", 15.0))
+    return float(settings.UPSTREAM_READ_TIMEOUT)
 
 
 def backoff(attempts: int, error: Exception | None = None) -> timedelta:
     """Exponential backoff with jitter after a transient error; a server's Retry-After is honoured."""
-    base = float(getattr(settings, "OUTBOX_BACKOFF_SECONDS", 5.0))
-    cap = float(getattr(settings, "OUTBOX_BACKOFF_MAX_SECONDS", 600.0))
+    base = float(settings.OUTBOX_BACKOFF_SECONDS)
+    cap = float(settings.OUTBOX_BACKOFF_MAX_SECONDS)
     delay = min(cap, base * 2 ** max(attempts - 1, 0))
     delay += random.uniform(0, delay / 2)
     retry_after = getattr(error, "retry_after", None)
@@ -265,7 +280,7 @@ def drain(
     """Send every due command (of one partner, or all), one at a time; returns what was done."""
     report = DrainReport()
     report.recovered = recover_stale(partner_key)
-    budget = time_budget if time_budget is not None else float(getattr(settings, "OUTBOX_DRAIN_SECONDS", 120))
+    budget = time_budget if time_budget is not None else float(settings.OUTBOX_DRAIN_SECONDS)
     deadline = time.monotonic() + budget
     lazy = _LazyClient(client)
     processed = 0
@@ -297,14 +312,12 @@ def drain(
 
 def recover_stale(partner_key: str | None = None) -> int:
     """Commands `sending` for longer than the lease (their worker died): their outcome is unknown."""
-    now = timezone.now()
-    stale = OutboxCommand.objects.filter(status=Status.SENDING, sent_at__lt=now - sending_lease())
+    commands = OutboxCommand.objects.all()
     if partner_key:
-        stale = stale.filter(partner_key=partner_key)
-    count = stale.update(
-        status=Status.UNKNOWN,
-        next_attempt_at=now,
-        last_error="The send did not finish (worker stopped?): the outcome is unknown; checking upstream.",
+        commands = commands.filter(partner_key=partner_key)
+    count = commands.mark_abandoned(
+        before=timezone.now() - sending_lease(),
+        message="The send did not finish (worker stopped?): the outcome is unknown; checking upstream.",
     )
     if count:
         logger.warning("outbox: %d command(s) stuck in sending are now unknown", count)
@@ -312,8 +325,14 @@ def recover_stale(partner_key: str | None = None) -> int:
 
 
 def _needs_person(kind: str, serial: bool) -> bool:
+    """An unknown outcome of this kind cannot be settled automatically when the change is not applied."""
     handler = HANDLERS.get(kind)
-    return serial and (handler is None or handler.reconcile is None)
+    return serial and (handler is None or handler.reconcile is None or not handler.reconcile_proves_absence)
+
+
+def _can_check(kind: str) -> bool:
+    handler = HANDLERS.get(kind)
+    return handler is not None and handler.reconcile is not None
 
 
 def _eligible(queryset):
@@ -362,11 +381,7 @@ def _claim_next(partner_key: str | None) -> tuple[OutboxCommand, str] | None:
         if command is None:
             return None
         if command.status == Status.PENDING:
-            command.status = Status.SENDING
-            command.attempts += 1
-            command.sent_at = now
-            command.next_attempt_at = now + sending_lease()
-            command.save(update_fields=["status", "attempts", "sent_at", "next_attempt_at"])
+            command.mark_sending(lease_until=now + sending_lease())
             return command, "send"
         # Unknown: lease it for the look-up so that no other worker reconciles it at the same time.
         command.next_attempt_at = now + sending_lease()
@@ -416,17 +431,32 @@ def _reconcile(lazy: _LazyClient, command: OutboxCommand, report: DrainReport) -
         _succeed(command, found, report)
         return
     report.reconciled_missing += 1
+    if not handler.reconcile_proves_absence:
+        report.waiting += 1
+        logger.error("outbox: %s not found upstream, which proves nothing; needs a person", command)
+        _update_if(
+            command,
+            (Status.UNKNOWN,),
+            next_attempt_at=timezone.now() + UNPROVEN_RECHECK,
+            last_error=(
+                "Not found in the upstream's records (yet), which does not prove it was not applied: "
+                "a person must check the upstream, then mark it applied or resend it in the admin site. "
+                "The partner's next money commands wait until then; it is looked up again meanwhile."
+            ),
+        )
+        return
     if command.attempts >= max_attempts():
         logger.warning("outbox: reconciled %s: not applied, and out of attempts", command)
         _fail(command, _gave_up(command.attempts, _LastError(command.last_error)), report)
         return
     logger.info("outbox: reconciled %s: not applied upstream; sending again", command)
-    _update_if(
+    _transition(
         command,
         (Status.UNKNOWN,),
-        status=Status.PENDING,
-        next_attempt_at=timezone.now(),
-        last_error=f"{command.last_error}\nChecked upstream: not applied; sending again.".strip(),
+        lambda row: row.mark_retry(
+            at=timezone.now(),
+            error=f"{row.last_error}\nChecked upstream: not applied; sending again.".strip(),
+        ),
     )
 
 
@@ -443,7 +473,8 @@ def _later(command: OutboxCommand, error: Exception | None = None) -> datetime:
 
 
 def _update_if(command: OutboxCommand, statuses: tuple[str, ...], **changes: Any) -> bool:
-    """Change the command only if it is still as this worker left it (status and attempts)."""
+    """Change fields other than the status, only if the command is still as this worker left it."""
+    assert "status" not in changes, "status changes go through OutboxCommand.mark_*"
     updated = OutboxCommand.objects.filter(
         pk=command.pk, status__in=statuses, attempts=command.attempts
     ).update(**changes)
@@ -452,12 +483,27 @@ def _update_if(command: OutboxCommand, statuses: tuple[str, ...], **changes: Any
     return bool(updated)
 
 
-def _locked_if_current(command: OutboxCommand) -> OutboxCommand | None:
+def _locked_if_current(
+    command: OutboxCommand, statuses: tuple[str, ...] = (Status.SENDING, Status.UNKNOWN)
+) -> OutboxCommand | None:
+    """The command's row, locked, if it is still as this worker left it (status and attempts); else None."""
     row = OutboxCommand.objects.select_for_update().get(pk=command.pk)
-    if row.status not in (Status.SENDING, Status.UNKNOWN) or row.attempts != command.attempts:
+    if row.status not in statuses or row.attempts != command.attempts:
         logger.warning("outbox: %s changed under this worker (now %s); left as it is", command, row.status)
         return None
     return row
+
+
+def _transition(
+    command: OutboxCommand, statuses: tuple[str, ...], move: Callable[[OutboxCommand], None]
+) -> bool:
+    """Apply one `mark_*` move to the command's locked row if it is still as this worker left it."""
+    with transaction.atomic():
+        row = _locked_if_current(command, statuses)
+        if row is None:
+            return False
+        move(row)
+    return True
 
 
 def _succeed(command: OutboxCommand, result: Any, report: DrainReport) -> None:
@@ -467,10 +513,7 @@ def _succeed(command: OutboxCommand, result: Any, report: DrainReport) -> None:
             row = _locked_if_current(command)
             if row is None:
                 return
-            row.status = Status.SUCCEEDED
-            row.result = result if isinstance(result, dict) else {"value": result}
-            row.finished_at = timezone.now()
-            row.save(update_fields=["status", "result", "finished_at"])
+            row.mark_succeeded(result if isinstance(result, dict) else {"value": result})
             if handler.on_success is not None:
                 handler.on_success(row, row.result)
     except Exception as exc:
@@ -491,10 +534,7 @@ def _fail(command: OutboxCommand, error: Exception, report: DrainReport) -> None
         row = _locked_if_current(command)
         if row is None:
             return
-        row.status = Status.FAILED
-        row.last_error = db_text(error)
-        row.finished_at = timezone.now()
-        row.save(update_fields=["status", "last_error", "finished_at"])
+        row.mark_failed(str(error))
         if handler.on_failure is not None:
             handler.on_failure(row, error)
     report.failed += 1
@@ -506,14 +546,14 @@ def _retry_later(command: OutboxCommand, error: UpstreamError, report: DrainRepo
         _fail(command, _gave_up(command.attempts, error), report)
         return
     when = _later(command, error)
-    _update_if(command, (Status.SENDING,), status=Status.PENDING, next_attempt_at=when, last_error=str(error))
+    _transition(command, (Status.SENDING,), lambda row: row.mark_retry(at=when, error=str(error)))
     report.retried += 1
     logger.info("outbox: %s will be retried at %s: %s", command, when, error)
 
 
 def _mark_unknown(command: OutboxCommand, error: Exception, report: DrainReport) -> None:
     report.unknown += 1
-    if _needs_person(command.kind, command.serial):
+    if command.serial and not _can_check(command.kind):
         report.waiting += 1
         message = (
             f"{error}\nThe outcome is unknown and this kind of command cannot be checked automatically: "
@@ -524,13 +564,8 @@ def _mark_unknown(command: OutboxCommand, error: Exception, report: DrainReport)
     else:
         message = f"{error}\nThe outcome is unknown; it will be checked upstream before anything is resent."
         logger.warning("outbox: %s outcome unknown: %s", command, error)
-    _update_if(
-        command,
-        (Status.SENDING,),
-        status=Status.UNKNOWN,
-        next_attempt_at=timezone.now() + reconcile_delay(),
-        last_error=message,
-    )
+    check_at = timezone.now() + reconcile_delay()
+    _transition(command, (Status.SENDING,), lambda row: row.mark_unknown(check_at=check_at, error=message))
 
 
 def _follow_up(partner_key: str | None) -> None:
@@ -554,23 +589,18 @@ def retry_now(command: OutboxCommand) -> str:
     with transaction.atomic():
         row = OutboxCommand.objects.select_for_update().get(pk=command.pk)
         if row.status == Status.FAILED:
-            row.status = Status.PENDING
-            row.attempts = 0
-            row.finished_at = None
-            row.next_attempt_at = now
-            row.last_error = f"{row.last_error}\nRetried by an operator.".strip()
-            row.save(update_fields=["status", "attempts", "finished_at", "next_attempt_at", "last_error"])
+            row.mark_retried_by_operator()
             outcome = "retried"
         elif row.status == Status.PENDING:
             row.next_attempt_at = now
             row.save(update_fields=["next_attempt_at"])
             outcome = "retried"
         elif row.status == Status.SENDING and row.sent_at and row.sent_at < now - sending_lease():
-            row.status = Status.UNKNOWN
-            row.next_attempt_at = now
-            row.save(update_fields=["status", "next_attempt_at"])
+            row.mark_unknown(check_at=now, error=f"{row.last_error}\nChecked by an operator's retry.".strip())
             outcome = "reconciling"
-        elif row.status == Status.UNKNOWN and not _needs_person(row.kind, row.serial):
+        elif row.status == Status.UNKNOWN and (
+            _can_check(row.kind) or not _needs_person(row.kind, row.serial)
+        ):
             row.next_attempt_at = now
             row.save(update_fields=["next_attempt_at"])
             outcome = "reconciling"
@@ -581,16 +611,19 @@ def retry_now(command: OutboxCommand) -> str:
 
 
 def mark_applied(command: OutboxCommand, result: dict) -> bool:
-    """An operator found an unknown command applied upstream: record `result` (e.g. its transaction id)."""
+    """An operator found an unknown command applied upstream: record `result` (e.g. its transaction id).
+
+    Raises ValueError when a key the handler needs (Handler.operator_result) is missing or blank.
+    """
     handler = HANDLERS[command.kind]
+    missing = [key for key in handler.operator_result if not str(result.get(key) or "").strip()]
+    if missing:
+        raise ValueError(f"Needed to mark it applied: {', '.join(missing)}.")
     with transaction.atomic():
         row = OutboxCommand.objects.select_for_update().get(pk=command.pk)
         if row.status != Status.UNKNOWN:
             return False
-        row.status = Status.SUCCEEDED
-        row.result = {**result, "confirmed_by_operator": True}
-        row.finished_at = timezone.now()
-        row.save(update_fields=["status", "result", "finished_at"])
+        row.mark_succeeded({**result, "confirmed_by_operator": True})
         if handler.on_success is not None:
             handler.on_success(row, row.result)
     transaction.on_commit(partial(schedule_drain, row.partner_key), robust=True)
@@ -603,11 +636,9 @@ def resend_unknown(command: OutboxCommand) -> bool:
         row = OutboxCommand.objects.select_for_update().get(pk=command.pk)
         if row.status != Status.UNKNOWN:
             return False
-        row.status = Status.PENDING
-        row.next_attempt_at = timezone.now()
-        row.last_error = (
-            f"{row.last_error}\nChecked upstream by an operator: not applied; sending again.".strip()
+        row.mark_retry(
+            at=timezone.now(),
+            error=f"{row.last_error}\nChecked upstream by an operator: not applied; sending again.".strip(),
         )
-        row.save(update_fields=["status", "next_attempt_at", "last_error"])
     transaction.on_commit(partial(schedule_drain, row.partner_key), robust=True)
     return True

@@ -23,7 +23,7 @@ from django.utils import timezone
 from upstream.client import RetryPolicy, UpstreamClient
 from upstream.errors import UpstreamError
 from upstream.models import SyncRun, SyncSeen
-from upstream.upsert import insert_keys
+from upstream.upsert import collect_refusals, insert_keys
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,11 @@ class Dataset:
     incremental: bool = False
     full_every: timedelta = timedelta(hours=1)
     order: int = 100  # datasets another depends on run first in `sync_upstream` without --dataset
+    label: Any = ""  # what users read (a lazily translated string); the name is the code
+
+    @property
+    def verbose_name(self) -> Any:
+        return self.label or self.name
 
 
 REGISTRY: dict[str, Dataset] = {}
@@ -219,7 +224,7 @@ def _run_scope(dataset: Dataset, ctx: SyncContext, on_page) -> None:
     run = ctx.run
     track = ctx.full and dataset.key is not None and dataset.on_vanished is not None
     for items in dataset.fetch(ctx):
-        with transaction.atomic():
+        with transaction.atomic(), collect_refusals() as refused:
             created, updated = dataset.apply(ctx, items)
             if track:
                 insert_keys(
@@ -232,6 +237,7 @@ def _run_scope(dataset: Dataset, ctx: SyncContext, on_page) -> None:
             run.rows_seen += len(items)
             run.rows_created += created
             run.rows_updated += updated
+            run.rows_refused += len(refused)
             run.heartbeat_at = timezone.now()
             run.save(
                 update_fields=[
@@ -239,6 +245,7 @@ def _run_scope(dataset: Dataset, ctx: SyncContext, on_page) -> None:
                     "rows_seen",
                     "rows_created",
                     "rows_updated",
+                    "rows_refused",
                     "rows_total",
                     "heartbeat_at",
                 ]

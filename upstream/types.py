@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Generic, TypeVar
+
+from portal.lib.money import parse_decimal, to_money
 
 T = TypeVar("T")
 
 UPSTREAM_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-CENT = Decimal("0.01")
 
 
 def _raw() -> Any:
@@ -51,24 +52,9 @@ def format_time(value: datetime | str) -> str:
     return value.astimezone(UTC).strftime(UPSTREAM_TIME_FORMAT)
 
 
-def parse_decimal(value: Any) -> Decimal | None:
-    """A Decimal from the JSON value (the client parses JSON numbers as Decimal); floats are refused."""
-    if value in (None, ""):
-        return None
-    if isinstance(value, float):
-        raise TypeError("Upstream amounts must not pass through float; parse JSON with parse_float=Decimal.")
-    if isinstance(value, Decimal):
-        return value
-    try:
-        return Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not a decimal number.") from None
-
-
-def parse_money(value: Any) -> Decimal:
-    """An amount of money with exactly 2 places (missing: 0.00)."""
-    amount = parse_decimal(value)
-    return (amount if amount is not None else Decimal(0)).quantize(CENT)
+def upstream_amount(value: Any) -> Decimal:
+    """An upstream amount: 2 places, rounded half up (missing: 0.00); the one parser is portal.lib.money."""
+    return to_money(value, default=Decimal(0))
 
 
 def parse_int(value: Any) -> int | None:
@@ -221,10 +207,10 @@ class PartnerBalance:
         return cls(
             account_id=_text(d.get("account_id")),
             account_type=parse_int(d.get("account_type")),
-            amount=parse_money(d.get("amount")),
+            amount=upstream_amount(d.get("amount")),
             currency=_text(d.get("currency")) or "CNY",
-            designated_amount=parse_money(d.get("designated_amount")),
-            credit_amount=parse_money(d.get("credit_amount")),
+            designated_amount=upstream_amount(d.get("designated_amount")),
+            credit_amount=upstream_amount(d.get("credit_amount")),
             measure_id=parse_int(d.get("measure_id")),
             raw=d,
         )
@@ -245,8 +231,8 @@ class CustomerBalance:
     def from_api(cls, d: Mapping[str, Any]) -> CustomerBalance:
         return cls(
             customer_id=_text(d.get("customer_id")),
-            amount=parse_money(d.get("amount")),
-            debt_amount=parse_money(d.get("debt_amount")),
+            amount=upstream_amount(d.get("amount")),
+            debt_amount=upstream_amount(d.get("debt_amount")),
             currency=_text(d.get("currency")) or "CNY",
             measure_id=parse_int(d.get("measure_id")),
             raw=d,
@@ -287,7 +273,7 @@ class AdjustRecord:
             customer_id=_text(d.get("customer_id")),
             customer_name=_text(d.get("customer_name")),
             operation_type=_text(d.get("operation_type")),
-            amount=parse_money(d.get("amount")),
+            amount=upstream_amount(d.get("amount")),
             currency=_text(d.get("currency")) or "CNY",
             apply_scene=_text(d.get("apply_scene")),
             operation_time=parse_time(d.get("operation_time")),

@@ -1,8 +1,9 @@
 """Every URL pattern of the staff area, with arguments that name another tenant's objects.
 
-Each feature that adds a URL with arguments registers here how to make an object of the *outsider's*
-tenant for each argument name; the walk then proves anonymous users are sent to sign in and users of
-another tenant get 404 (never 403, never the object).
+Each feature that adds a URL registers here the exact status each method answers (EXPECTED_STATUS), and,
+for a URL with arguments, how to make an object of the *outsider's* tenant for each argument name; the walk
+then proves anonymous users are sent to sign in and users of another tenant get 404 (never 403, never the
+object), and that nothing else answers differently from what is written here.
 """
 
 from __future__ import annotations
@@ -15,6 +16,43 @@ from django.urls import URLPattern, URLResolver, get_resolver
 STAFF_NAMESPACES = {"portal", "accounts", "customers", "billing", "dev"}
 # Pages anyone may open.
 PUBLIC_VIEWS = {"accounts:login", "portal:healthz", "accounts:logout"}
+
+# view name → the exact status of (GET, POST) with no data, for an anonymous visitor and for the outsider:
+# Reseller B's administrator, with arguments naming objects of the distributor. 405: the method is not
+# allowed; 302 for the anonymous visitor: to the sign-in page.
+EXPECTED_STATUS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
+    #                                  anonymous    outsider
+    "portal:dashboard": ((302, 405), (200, 405)),
+    "portal:sync-status": ((302, 405), (200, 405)),
+    "portal:sync-now": ((405, 302), (405, 403)),  # only partner staff with "sync now" may start a sync
+    "accounts:password-change": ((302, 302), (200, 200)),  # an empty form comes back with its errors
+    "accounts:password-done": ((302, 302), (200, 405)),  # sign-in is asked before the method is checked
+    "accounts:profile": ((302, 302), (200, 200)),
+    "accounts:totp-setup": ((302, 302), (200, 200)),
+    "accounts:totp-remove": ((405, 302), (405, 302)),  # the outsider's own (absent) device: back to profile
+    "accounts:partner-settings": ((302, 302), (200, 200)),  # the outsider's own partner
+    "accounts:audit": ((302, 405), (200, 405)),
+    "accounts:step-up-send": ((405, 302), (405, 200)),
+    "customers:list": ((302, 405), (200, 405)),
+    "customers:export": ((302, 405), (200, 405)),
+    "customers:detail": ((302, 405), (404, 405)),
+    "customers:assign": ((405, 302), (405, 404)),
+    "customers:reveal": ((405, 302), (405, 404)),
+    "customers:hide": ((302, 405), (404, 405)),
+    "customers:warnings": ((302, 405), (200, 405)),
+    "customers:warning-count": ((302, 405), (200, 405)),
+    "customers:warning-bulk-handle": ((405, 302), (405, 302)),  # nothing chosen: back to the inbox
+    "customers:warning-detail": ((302, 405), (404, 405)),
+    "customers:warning-handle": ((405, 302), (405, 404)),
+    "customers:associations": ((302, 405), (200, 405)),
+    "customers:requests": ((302, 405), (200, 405)),
+    "billing:adjustments": ((302, 405), (200, 405)),
+    "billing:discounts": ((302, 405), (200, 405)),
+    "billing:customer-balance": ((302, 405), (404, 405)),
+    "billing:customer-discounts": ((302, 405), (404, 405)),
+    "billing:customer-adjust-records": ((302, 405), (404, 405)),
+    "dev:outbox": ((302, 405), (200, 405)),  # the outsider's own messages only
+}
 
 # argument name → function(partners) returning a value that belongs to the other tenant (Reseller B).
 FOREIGN_ARGUMENTS: dict[str, Callable[[dict], object]] = {}

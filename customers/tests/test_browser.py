@@ -43,3 +43,32 @@ def test_ra_sales_reveals_a_name_handles_a_churn_warning_and_sees_the_count_drop
         CustomerWarning.Result.NOT_LOST,
     )
     assert not [e for e in page.console_errors if "Content Security Policy" in e], page.console_errors
+
+
+def test_ra_sales_handles_every_matching_warning_after_confirming_the_count(
+    page, ra_sales, make_customer, make_warning
+):
+    customer = make_customer("ra", account_manager=ra_sales)
+    warnings = [make_warning(customer, category="RESOURCE", title=f"资源预警 {i}") for i in range(12)]
+    page.set_viewport_size({"width": 1440, "height": 900})
+    sign_in(page, "ra-sales")
+    page.goto("/customers/warnings/?per_page=10")
+    # The badge is on the "Customer warnings" entry too (updated by the menu button's poll).
+    expect(page.locator("[data-testid=warning-count-menu]")).to_have_text("12")
+    expect(page.locator("[data-testid=tab-handle]")).to_have_text("处理预警")
+    page.screenshot(path="/tmp/h1-inbox-zh.png", full_page=True)
+
+    page.check("[data-testid=select-all-matching]")
+    # Ticking "all matching" ticks this page's rows as well (static/js/customers.js, no inline script).
+    assert page.locator("input[name=warnings]:checked").count() == 10
+    page.select_option("#bulk-form select[name=result]", "NOT_LOST")
+    page.click("#bulk-form button[type=submit]")
+    expect(page.locator("[data-testid=bulk-confirm]")).to_have_text("确定处理 12 条预警？")
+    page.screenshot(path="/tmp/h1-bulk-confirm-zh.png", full_page=True)
+    assert not CustomerWarning.objects.filter(status="HANDLED").exists()
+
+    page.click("[data-testid=bulk-confirm-submit]")
+    page.wait_for_url("**/customers/warnings/?per_page=10")
+    expect(page.locator("[data-testid=warning-count]").first).to_be_hidden()
+    assert CustomerWarning.objects.filter(pk__in=[w.pk for w in warnings], status="HANDLED").count() == 12
+    assert not [e for e in page.console_errors if "Content Security Policy" in e], page.console_errors

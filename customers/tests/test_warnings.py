@@ -246,6 +246,7 @@ def test_bulk_handling_handles_the_selected_warnings_and_refuses_the_rest(
             "result": "LOST",
             "remark": "bulk",
             "next": INBOX,
+            "confirmed": "1",
         },
         follow=True,
     )
@@ -273,7 +274,7 @@ def test_bulk_handling_without_a_selection_says_so(client_for, ra_sales):
 def test_bulk_handling_ignores_a_foreign_next_url(client_for, ra_sales, sales_customer, make_warning):
     warning = make_warning(sales_customer)
     response = client_for(ra_sales).post(
-        BULK, {"warnings": [warning.pk], "result": "LOST", "next": "https://evil.example/"}
+        BULK, {"warnings": [warning.pk], "result": "LOST", "next": "https://evil.example/", "confirmed": "1"}
     )
     assert response["Location"] == INBOX
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 def mask_name(value: str | None) -> str:
     """Keep the first character: 张伟 → 张*, 北京某某科技 → 北*****; Latin names likewise."""
@@ -69,3 +71,17 @@ def redact(text: str | None, values: dict[str, str | None]) -> str:
         if value and len(value) >= 2 and value in text:
             text = text.replace(value, mask(kind, value))
     return text
+
+
+# Contacts found by their shape, for text about a customer the portal does not know yet (no values to redact).
+# A phone: 7-15 digits (spaces or hyphens inside, an optional leading +), not part of a longer word, a
+# decimal amount or an id such as "cust-00012345a". ASCII classes on purpose: in Python \w matches Chinese,
+# and upstream texts write "客户13812345678已欠费" without spaces.
+_PHONE = re.compile(r"(?<![A-Za-z0-9.+\-])\+?\d(?:[ -]?\d){6,14}(?![A-Za-z0-9]|\.\d)")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+
+
+def mask_contacts(text: str | None) -> str:
+    """Text with every email address and phone-like number in it masked (a***@example.com, 138****5678)."""
+    text = _EMAIL.sub(lambda m: mask_email(m.group(0)), text or "")
+    return _PHONE.sub(lambda m: mask_phone(re.sub(r"[ -]", "", m.group(0))), text)

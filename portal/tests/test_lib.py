@@ -1,11 +1,15 @@
+import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from portal.lib import env
 from portal.lib.masking import mask_account_name, mask_email, mask_name, mask_phone
-from portal.lib.money import format_money, to_money
+from portal.lib.money import CENT, MoneyError, format_money, money_str, parse_money, to_money
 
 
 class TestSettingsHelpers:
@@ -78,6 +82,66 @@ class TestMoney:
             to_money("abc")
         with pytest.raises(ValueError):
             to_money("NaN")
+
+    def test_bad_amounts_get_a_clear_error(self):
+        for bad in ["", "abc", "1,000", "12.5.1", "NaN", "-Infinity", "1e3", "1_000", "١٢", "0x10", None, []]:
+            with pytest.raises(MoneyError):
+                parse_money(bad)
+        with pytest.raises(MoneyError, match="more than 2 decimal places") as error:
+            parse_money("12.345")
+        assert error.value.code == "too_precise"
+        with pytest.raises(MoneyError, match="too large"):
+            parse_money("1" * 40)
+        with pytest.raises(TypeError):
+            parse_money(True)
+
+    @given(
+        st.decimals(places=2, min_value=-(10**15), max_value=10**15, allow_nan=False, allow_infinity=False)
+    )
+    @example(Decimal("-0.00"))
+    @example(Decimal("0.1"))
+    def test_every_two_place_amount_survives_the_round_trip(self, amount):
+        assert parse_money(amount) == amount
+        wire = money_str(amount)
+        assert re.fullmatch(r"-?\d+\.\d{2}", wire)
+        assert parse_money(wire) == amount == parse_money(f"  {wire} ")
+        assert parse_money(wire).as_tuple().exponent == -2
+
+    @given(st.decimals(places=6, min_value=-(10**9), max_value=10**9, allow_nan=False, allow_infinity=False))
+    def test_more_places_are_refused_exactly_and_rounded_half_up_on_request(self, amount):
+        rounded = to_money(amount)
+        assert abs(rounded - amount) <= CENT / 2
+        assert rounded.as_tuple().exponent == -2
+        if rounded != amount:
+            with pytest.raises(MoneyError):
+                parse_money(amount)
+        else:
+            assert parse_money(amount) == rounded
+
+    @given(st.text(max_size=40))
+    @example("\x00")
+    @example("٣٫١٤")
+    @example("1_000")
+    def test_any_text_is_an_amount_or_a_money_error(self, text):
+        try:
+            amount = parse_money(text)
+        except MoneyError:
+            return
+        assert amount.is_finite() and amount == amount.quantize(CENT)
+
+    def test_the_portal_has_one_money_parser(self):
+        """No app keeps its own CENT or parses amounts by hand (upstream/simulator is a separate program)."""
+        root = Path(__file__).resolve().parents[2]
+        own = re.compile(r"^CENT\s*=|InvalidOperation|Decimal\(str\(|\.quantize\(", re.M)
+        offenders = []
+        for app in ("accounts", "customers", "billing", "upstream", "portal"):
+            for path in (root / app).rglob("*.py"):
+                rel = path.relative_to(root).as_posix()
+                if rel.startswith(("upstream/simulator/", "portal/lib/money.py")) or "/tests/" in rel:
+                    continue
+                if own.search(path.read_text()):
+                    offenders.append(rel)
+        assert not offenders, offenders
 
 
 class TestMasking:

@@ -1,4 +1,4 @@
-"""Upstream simulator: Huawei Cloud's BSS partner API (UPSTREAM.md) as a separate local program.
+"""Upstream simulator: Huawei Cloud's BSS partner API (docs/upstream.md) as a separate local program.
 
 Run it with ``python -m upstream.simulator`` (or ``manage.py run_upstream_sim``); ``--help`` lists the
 options. It imports nothing of the portal, only the standard library, and keeps the platform's state in a
@@ -20,7 +20,9 @@ Fault injection, set at start by environment variables and at run time through `
 
 Admin endpoints (no signature, no rate limit, loopback only): ``GET /_sim/health``, ``GET|POST|DELETE
 /_sim/faults``, ``POST /_sim/rate-limit``, ``GET /_sim/state``, ``POST /_sim/tick``, ``POST /_sim/customers``,
-``POST /_sim/customers/<customer_id>/remove``, ``GET /_sim/adjust-records?customer_id=…``.
+``POST /_sim/customers/<customer_id>/remove``, ``GET /_sim/adjust-records?customer_id=…``,
+``POST /_sim/rows/<table>`` with ``{"where": {column: value}, "set": {column: value}}`` (overwrite
+stored rows, e.g. to plant hostile text in any dataset).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The operations of UPSTREAM.md: routes, request validation, and the call into the store.
+"""The operations of docs/upstream.md: routes, request validation, and the call into the store.
 
 Every handler takes the store, the path parameters and a Params (the JSON body of a POST, the query of a
 GET) and returns the response body: a dict, None for "null", or EMPTY for an empty 200.

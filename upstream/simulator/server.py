@@ -319,6 +319,12 @@ class Handler(BaseHTTPRequestHandler):
             if record_id is None:
                 raise ApiError(404, "CBC.0100", f"No associated customer {parts[1]}.")
             return 200, {"ok": True, "record_id": record_id}, {}
+        if method == "POST" and len(parts) == 2 and parts[0] == "rows":
+            # Tests plant hostile values in stored rows: {"where": {column: value}, "set": {column: value}}.
+            where, values = data.get("where"), data.get("set")
+            if not isinstance(where, dict) or not isinstance(values, dict):
+                raise bad_request('The body must be {"where": {...}, "set": {...}}.')
+            return 200, {"updated": sim.store.patch_rows(unquote(parts[1]), where, values)}, {}
         raise ApiError(404, "APIGW.0101", f"No admin endpoint {method} {path}.")
 
 
@@ -380,8 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m upstream.simulator",
         description=(
-            "Upstream simulator: Huawei Cloud's BSS partner API (see UPSTREAM.md) on one machine, with a "
-            "persistent deterministic world, AK/SK signature checks, flow control and fault injection."
+            "Upstream simulator: Huawei Cloud's BSS partner API (see docs/upstream.md) on one machine, "
+            "with a persistent deterministic world, AK/SK signature checks, flow control and fault injection."
         ),
         epilog=HELP_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,

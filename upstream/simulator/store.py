@@ -204,6 +204,39 @@ class Store:
                 raise
             self._db.execute("COMMIT")
 
+    # ---- test support --------------------------------------------------------------------------------
+
+    def patch_rows(self, table: str, where: dict[str, Any], values: dict[str, Any]) -> int:
+        """Overwrite columns of the rows matching `where` (e.g. to plant hostile text); returns the count.
+
+        Table and column names are checked against the schema (they cannot be parameters); values are.
+        """
+        with self._tx() as db:
+            tables = {r["name"] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if table not in tables or table == "meta":
+                raise bad_request(f"No table {table!r}.")
+            columns = {r["name"] for r in db.execute(f"PRAGMA table_info({table})")}
+            unknown = (set(where) | set(values)) - columns
+            if not where or not values or unknown:
+                raise bad_request(
+                    f"where and set must name columns of {table}"
+                    + (f" (unknown: {', '.join(sorted(unknown))})" if unknown else "")
+                )
+            if any(not isinstance(v, str | int | float) or isinstance(v, bool) for v in values.values()):
+                raise bad_request("Values must be strings or numbers.")
+            sql = (
+                f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in values)} "  # noqa: S608 (names checked)
+                f"WHERE {' AND '.join(f'{c} = ?' for c in where)}"
+            )
+            count = db.execute(sql, [*values.values(), *where.values()]).rowcount
+        if table == "partners":
+            with self._lock:
+                self.partners = {
+                    row["partner_id"]: dict(row)
+                    for row in self._db.execute("SELECT * FROM partners ORDER BY ord")
+                }
+        return count
+
     def _generate(self, seed: int, customers: int, resellers: int, meta: dict[str, str]) -> None:
         anchor = utc_now().replace(hour=0, minute=0, second=0)
         w = gen.world(seed, customers, resellers, anchor)

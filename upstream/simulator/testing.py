@@ -227,3 +227,8 @@ class SimulatorProcess:
         if indirect_partner_id:
             body["indirect_partner_id"] = indirect_partner_id
         self.admin("POST", "/_sim/customers", body)
+
+    def patch_rows(self, table: str, where: dict[str, Any], **values: Any) -> int:
+        """Overwrite columns of stored rows: patch_rows("customers", {"customer_id": c}, customer="x")."""
+        answer = self.admin("POST", f"/_sim/rows/{table}", {"where": where, "set": values})
+        return answer["updated"]  # type: ignore[index]

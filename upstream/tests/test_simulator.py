@@ -1,4 +1,4 @@
-"""The upstream simulator against its contract (UPSTREAM.md), driven over HTTP like the portal drives it.
+"""The upstream simulator against its contract (docs/upstream.md), driven over HTTP like the portal drives it.
 
 Signed calls go through the official SDK's signer (huaweicloudsdkcore), which also proves that the simulator
 accepts the official signature. No database is needed: run with ``-p no:django``.

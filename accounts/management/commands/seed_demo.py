@@ -1,4 +1,4 @@
-"""manage.py seed_demo: the demo partners and staff of DESIGN.md's contract points (idempotent)."""
+"""manage.py seed_demo: the demo partners and staff (README's demo logins; idempotent)."""
 
 from __future__ import annotations
 

@@ -4,6 +4,8 @@ It makes a scratch database (portal_bench on the configured server, dropped and 
 simulator of its own with N customers, and syncs resellers, customers and customer balances twice:
 with the limit lifted (rows upserted per second), and at the documented 10 requests/s (time taken against
 the rate-limit bound: pages ÷ 10 s per operation). Prints the figures; writes nothing else.
+
+It lives in portal/ because it composes apps (accounts, customers); upstream/ imports no app.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Adds N new customers to the running simulator, spread over the distributor and its resellers, then runs a
 real full sync of resellers, customers, balances and association records, so that the portal's tables hold
 what a large partner's would. Only against the bundled simulator.
+
+It lives in portal/: it fills the apps' tables (the portal composes the apps; upstream/ imports none).
 """
 
 from __future__ import annotations
