@@ -49,6 +49,8 @@ class SortFilter(django_filters.OrderingFilter):
         for param, label in fields.items():
             labels[param] = format_lazy(_("{field} (ascending)"), field=label)
             labels[f"-{param}"] = format_lazy(_("{field} (descending)"), field=label)
+        # Not sorting by a column is the list's own order, not "All".
+        kwargs.setdefault("empty_label", _("Default order"))
         super().__init__(*args, fields=[(param, param) for param in fields], field_labels=labels, **kwargs)
 
     def filter(self, qs, value):
