@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from functools import partial
 
 from django.contrib import messages
 from django.db.models import Count, F, Q
@@ -222,35 +223,24 @@ def customer_reveal(request: StaffRequest, customer_pk: int, field: str):
     customer = get_for_user_or_404(Customer, request.user, pk=customer_pk)
     if field not in services.REVEALABLE_FIELDS:
         raise Http404
-    try:
-        value = services.reveal(request.user, customer, field)
-    except services.ServiceError as error:
-        audit.record(
-            "customer_reveal_refused",
-            request=request,
-            target=customer,
-            target_label=mask("name", customer.name),
-            summary=f"{customer.customer_id}: {field}",
-            data={
-                "field": field,
-                "field_label": Customer._meta.get_field(field).verbose_name,
-                "customer_id": customer.customer_id,
-                "reason": error.message,
-            },
-        )
-        return _reveal_response(request, customer, field, refusal=error.message)
-    audit.record(
-        "customer_reveal",
+    data = {
+        "field": field,
+        "field_label": Customer._meta.get_field(field).verbose_name,
+        "customer_id": customer.customer_id,
+    }
+    record = partial(
+        audit.record,
         request=request,
         target=customer,
         target_label=mask("name", customer.name),
         summary=f"{customer.customer_id}: {field}",
-        data={
-            "field": field,
-            "field_label": Customer._meta.get_field(field).verbose_name,
-            "customer_id": customer.customer_id,
-        },
     )
+    try:
+        value = services.reveal(request.user, customer, field)
+    except services.ServiceError as error:
+        record("customer_reveal_refused", data={**data, "reason": error.message})
+        return _reveal_response(request, customer, field, refusal=error.message)
+    record("customer_reveal", data=data)
     return _reveal_response(request, customer, field, revealed=True, value=value)
 
 

@@ -39,19 +39,23 @@ def check_redis() -> dict:
     return {"ok": True}
 
 
-def check_worker() -> dict:
+def _heartbeat(key: str, stale_seconds: float, who: str) -> dict:
+    """A process's heartbeat in Redis: ok while it is younger than stale_seconds."""
     try:
-        value = _redis().get(HEARTBEAT_KEY)
+        value = _redis().get(key)
     except redis.RedisError as exc:
-        return {"ok": False, "error": f"heartbeat unreadable: {exc}"[:200]}
+        return {"ok": False, "error": f"{who} heartbeat unreadable: {exc}"[:200]}
     if value is None:
-        return {"ok": False, "error": "no worker heartbeat"}
+        return {"ok": False, "error": f"no {who} heartbeat"}
     age = time.time() - float(value)
-    ok = age <= settings.WORKER_HEARTBEAT_STALE
-    result = {"ok": ok, "heartbeat_age_seconds": round(age, 1)}
-    if not ok:
-        result["error"] = "worker heartbeat is stale"
+    result = {"ok": age <= stale_seconds, "heartbeat_age_seconds": round(age, 1)}
+    if not result["ok"]:
+        result["error"] = f"{who} heartbeat is stale"
     return result
+
+
+def check_worker() -> dict:
+    return _heartbeat(HEARTBEAT_KEY, settings.WORKER_HEARTBEAT_STALE, "worker")
 
 
 CHECKS = {"database": check_database, "redis": check_redis, "worker": check_worker}
@@ -59,17 +63,7 @@ CHECKS = {"database": check_database, "redis": check_redis, "worker": check_work
 
 def check_beat() -> dict:
     """The beat scheduler's heartbeat: a tiny task it schedules every BEAT_HEARTBEAT_SECONDS writes it."""
-    try:
-        value = _redis().get(BEAT_HEARTBEAT_KEY)
-    except redis.RedisError as exc:
-        return {"ok": False, "error": f"beat heartbeat unreadable: {exc}"[:200]}
-    if value is None:
-        return {"ok": False, "error": "no beat heartbeat"}
-    age = time.time() - float(value)
-    result = {"ok": age <= settings.BEAT_HEARTBEAT_STALE, "heartbeat_age_seconds": round(age, 1)}
-    if not result["ok"]:
-        result["error"] = "beat heartbeat is stale"
-    return result
+    return _heartbeat(BEAT_HEARTBEAT_KEY, settings.BEAT_HEARTBEAT_STALE, "beat")
 
 
 def check_syncs() -> dict:
