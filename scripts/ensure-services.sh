@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make sure the services the portal needs are there and answering, on any Debian machine:
 # PostgreSQL and Redis (from DATABASE_URL / REDIS_URL, default the local servers on their standard ports),
-# plus, when asked, the Debian packages the tests need (chromium) and gettext for the translations.
+# plus, when asked, the Debian packages the tests need (chromium, wrk) and gettext for the translations.
 # A local server that is installed but down is started; one that is missing is installed (as root).
 set -euo pipefail
 
@@ -85,5 +85,10 @@ fi
 if [ "$want_chromium" = 1 ] && [ ! -x /usr/bin/chromium ]; then
   echo "Installing Chromium for the browser tests (Debian package)…"
   apt_install chromium
+fi
+# wrk drives `make bench`; its end-to-end test runs with it too.
+if [ "$want_chromium" = 1 ] && ! command -v wrk >/dev/null 2>&1; then
+  echo "Installing wrk for the benchmark harness (Debian package)…"
+  apt_install wrk
 fi
 echo "Services ready: PostgreSQL $pg_host:$pg_port, Redis $redis_host:$redis_port"

@@ -1,0 +1,1 @@
+"""`make bench`: the page benchmark harness (see bench/README.md)."""

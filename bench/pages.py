@@ -1,0 +1,130 @@
+"""The pages `make bench` measures, and the facts of the data their URLs need.
+
+To measure a new page, add one line to PAGES: a name (the row of the table and the key in results.json) and
+a path. `{fact}` fields in the path are filled from FACTS below, which `manage.py bench_pages` computes from
+the running data as the signed-in user sees it (never hard-coded ids). A page whose facts are missing from the
+data (an empty database, say) is skipped with a note instead of measuring a 404.
+
+This module is imported by the driver, which does not set Django up: the fact functions import models inside.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# How deep "a deep page" goes: the issue's page 500, or the middle of a shorter list.
+DEEP_PAGE = 500
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    path: str
+    # False for the trivial ceiling only: without the session cookie no middleware loads the user.
+    signed_in: bool = True
+
+    @property
+    def facts(self) -> list[str]:
+        return [field for _, field, _, _ in string.Formatter().parse(self.path) if field]
+
+    def url(self, facts: dict) -> str | None:
+        """The path with its facts filled in, or None when the data lacks one of them."""
+        if any(facts.get(name) in (None, "") for name in self.facts):
+            return None
+        return self.path.format(**{name: _quote(facts[name]) for name in self.facts})
+
+
+def _quote(value) -> str:
+    from urllib.parse import quote
+
+    return quote(str(value), safe="")
+
+
+TRIVIAL = "trivial"
+
+PAGES: list[Page] = [
+    Page(TRIVIAL, "/_bench/trivial/", signed_in=False),
+    Page("customers", "/customers/"),
+    Page("customers_filtered", "/customers/?association_type={customer_association_type}"),
+    Page("customers_search", "/customers/?name={customer_name}"),
+    Page("customers_deep", "/customers/?page={customer_deep_page}"),
+    Page("customers_last", "/customers/?page={customer_last_page}"),
+    Page("customers_by_balance", "/customers/?sort=-balance"),
+    Page("customer_detail", "/customers/{customer_pk}/"),
+    Page("warnings_handle", "/customers/warnings/"),
+    Page("warnings_all", "/customers/warnings/?tab=all"),
+    Page("warnings_filtered", "/customers/warnings/?tab=all&category={warning_category}"),
+    Page("warnings_deep", "/customers/warnings/?tab=all&page={warning_deep_page}"),
+    Page("warning_count", "/customers/warnings/count/"),
+    Page("associations", "/customers/associations/"),
+    Page("adjustments", "/billing/adjustments/"),
+    Page("dashboard", "/"),
+]
+
+
+# --- facts: computed in Django (manage.py bench_pages) for the signed-in user -------------------------------
+
+FACTS: dict[str, Callable] = {}
+
+
+def fact(func: Callable) -> Callable:
+    """Register `func(user) -> dict` as a source of facts (one function may give several)."""
+    FACTS[func.__name__] = func
+    return func
+
+
+def _pages(count: int) -> tuple[int, int]:
+    """(deep page, last page) of a list of `count` rows at the default page size."""
+    from portal.lib.lists import DEFAULT_PER_PAGE
+
+    last = max(1, -(-count // DEFAULT_PER_PAGE))
+    return min(DEEP_PAGE, max(1, last // 2)), last
+
+
+def _customer_rows(user):
+    """The rows of the customer list's default view (a distributor's "My customers" tab)."""
+    from customers.models import Customer
+
+    rows = Customer.objects.for_user(user).associated()
+    if user.partner.is_distributor:
+        rows = rows.filter(partner=user.partner)
+    return rows
+
+
+@fact
+def customers(user) -> dict:
+    from django.db.models import Count
+
+    rows = _customer_rows(user)
+    deep, last = _pages(rows.count())
+    first = rows.order_by("-associated_on", "id").values("pk").first()
+    # A name to search for: a whole customer name (the search matches whole values only).
+    named = rows.exclude(name="").order_by("pk").values_list("name", flat=True)
+    # The filtered page: the least common association type in the list, so the filter narrows it.
+    types = rows.values("association_type").annotate(n=Count("pk")).order_by("n", "association_type")
+    return {
+        "customer_pk": first and first["pk"],
+        "customer_name": named[named.count() // 2] if named.exists() else None,
+        "customer_deep_page": deep,
+        "customer_last_page": last,
+        "customer_association_type": types[0]["association_type"] if types else None,
+    }
+
+
+@fact
+def warnings(user) -> dict:
+    from customers.models import CustomerWarning
+
+    rows = CustomerWarning.objects.visible_to(user)
+    deep, _last = _pages(rows.count())
+    newest = rows.order_by("-send_time", "-pk").values_list("category", flat=True).first()
+    return {"warning_deep_page": deep, "warning_category": newest}
+
+
+def compute_facts(user) -> dict:
+    facts: dict = {}
+    for func in FACTS.values():
+        facts.update(func(user))
+    return facts
