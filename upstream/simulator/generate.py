@@ -681,3 +681,81 @@ def world(seed: int, customers: int, resellers: int, anchor: datetime) -> World:
         dedicated_offers=offers,
         partner_discounts=discounts,
     )
+
+
+def scale_history(seed: int, c: CustomerRow, now: datetime) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """A large partner's customer with a full history, for seed_scale: a pure function of (seed, seq, now).
+
+    Returns (association records, adjust records, warnings) in the World's tuple shapes: 3 association
+    events ending in the customer's current type (ASSOCIATE, SWITCH away, SWITCH back), 2 adjust records
+    whose net is the customer's balance (an allocation while resale, and a reclaim of the part not left),
+    and 10 warnings sent over the last year, about 20% of them still pending.
+    """
+    rng = random.Random(f"{seed}:scale:{c.seq}")
+    t0 = parse_time(c.associated_on)
+    t1 = _between(rng, t0 + timedelta(seconds=1), now - timedelta(seconds=4))
+    t2 = _between(rng, t1 + timedelta(seconds=1), now - timedelta(seconds=3))
+    other = "1" if c.association_type == "2" else "2"
+    initiator = "CUSTOMER" if rng.random() < 0.7 else "PARTNER"
+    assoc = [
+        (c.partner_id, c.customer_id, "ASSOCIATE", c.association_type, None, c.associated_on, initiator),
+        (c.partner_id, c.customer_id, "SWITCH", other, c.association_type, fmt(t1), "PARTNER"),
+        (c.partner_id, c.customer_id, "SWITCH", c.association_type, other, fmt(t2), "PARTNER"),
+    ]
+    # Money moves only while the customer is resale: a referral customer was resale between t1 and t2 and
+    # gave all of it back before switching back; a resale customer (resale again since t2) keeps its balance.
+    if c.association_type == "1":
+        start, end, kept = t1, t2, 0
+    else:
+        start, end, kept = t2, now - timedelta(seconds=2), c.amount
+    ta = _between(rng, start, end)
+    tr = _between(rng, ta, end)
+    extra = _cents(rng, 1, 2_000) or 1
+    adjust = [
+        (
+            c.partner_id,
+            c.customer_id,
+            c.customer,
+            "SOURCE_OPERATION_BEADJUST",
+            kept + extra,
+            "CUSTOMER",
+            fmt(ta),
+            rng.choice(_MEMOS_ADJUST),
+        ),
+        (
+            c.partner_id,
+            c.customer_id,
+            c.customer,
+            "SOURCE_OPERATION_BERETRIEVE",
+            extra,
+            "CUSTOMER",
+            fmt(tr),
+            rng.choice(_MEMOS_RETRIEVE),
+        ),
+    ]
+    warnings = []
+    first = max(t0, now - timedelta(days=365))
+    for _ in range(10):
+        category = rng.choices(*WARNING_CATEGORIES)[0]
+        sent = _between(rng, first, now - timedelta(seconds=2))
+        title, content = warning_text(category, c.customer, c.account_name, rng)
+        status, result, handled_at = "PENDING", None, None
+        if rng.random() >= 0.2:
+            status = "HANDLED"
+            result = rng.choice(WARNING_RESULTS[category])
+            handled_at = fmt(min(sent + timedelta(seconds=rng.randint(600, 3 * 86_400)), now))
+        warnings.append(
+            (
+                c.partner_id,
+                c.customer_id,
+                WARNING_SCENES[category],
+                category,
+                title,
+                content,
+                fmt(sent),
+                status,
+                result,
+                handled_at,
+            )
+        )
+    return assoc, adjust, warnings

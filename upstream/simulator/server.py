@@ -314,6 +314,15 @@ class Handler(BaseHTTPRequestHandler):
             if partner is not None:
                 sim.store.scope(partner)
             return 200, {"customer_ids": sim.store.add_customers(count, partner)}, {}
+        if method == "POST" and parts == ["scale"]:
+            # seed_scale: customers with their balances, warnings, association and adjust records, in bulk.
+            # At most 10,000 customers a call: one call holds its ~160,000 rows in memory until they commit.
+            count, resellers = data.get("count"), data.get("resellers", 20)
+            if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 10_000:
+                raise bad_request("count must be an integer from 1 to 10000.")
+            if isinstance(resellers, bool) or not isinstance(resellers, int) or not 0 <= resellers <= 500:
+                raise bad_request("resellers must be an integer from 0 to 500.")
+            return 200, sim.store.add_scale_customers(count, resellers), {}
         if method == "POST" and len(parts) == 3 and parts[0] == "customers" and parts[2] == "remove":
             record_id = sim.store.remove_customer(unquote(parts[1]))
             if record_id is None:

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -954,6 +954,89 @@ class Store:
             last = db.execute("SELECT MAX(seq) FROM customers").fetchone()[0]
             rng = random.Random(f"{self.seed}:add:{last}")
             return self._insert_customers(db, count, partner_id, rng, "CUSTOMER")
+
+    def ensure_resellers(self, count: int) -> list[str]:
+        """At least `count` resellers under the distributor (new ones with an opening balance account).
+
+        The meta row keeps the --resellers the store was generated with, so a restart keeps them too.
+        """
+        with self._tx() as db:
+            have = set(self.reseller_ids)
+            rows = gen.partners(self.seed, count, gen.parse_time(self._meta(db, "anchor")))
+            new = [p for p in rows[1:] if p.partner_id not in have]
+            db.executemany(
+                "INSERT INTO partners VALUES (?,?,?,?,?,?,?,?,?,?)", [tuple(vars(p).values()) for p in new]
+            )
+            db.executemany(
+                "INSERT INTO partner_accounts VALUES (?,?,?,?,?,?)",
+                gen.partner_accounts([rows[0], *new])[2:],  # [:2] are the distributor's own
+            )
+            self.partners = {
+                row["partner_id"]: dict(row) for row in db.execute("SELECT * FROM partners ORDER BY ord")
+            }
+            self.reseller_ids = [pid for pid, p in self.partners.items() if p["parent_id"]]
+        return self.reseller_ids
+
+    @staticmethod
+    def _meta(db, key: str) -> str:
+        return db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+
+    def add_scale_customers(self, count: int, resellers: int) -> dict[str, int]:
+        """A large partner's data in one transaction: `count` customers spread evenly over the distributor
+        and its first `resellers` resellers, each with its balance and the history of gen.scale_history.
+
+        Deterministic by sequence number (times relative to now). Rows go in with executemany, and the bulk
+        load skips fsync (synchronous=OFF): a crash loses this batch only, which seed_scale would redo.
+        """
+        owners = [gen.DISTRIBUTOR_ID, *self.ensure_resellers(resellers)[:resellers]]
+        now = utc_now()
+        two_years = timedelta(days=730)
+        customers, assoc, adjust, warnings = [], [], [], []
+        with self._lock:
+            self._db.execute("PRAGMA synchronous=OFF")
+            try:
+                with self._tx() as db:
+                    seq = db.execute("SELECT COALESCE(MAX(seq), 0) FROM customers").fetchone()[0]
+                    for _ in range(count):
+                        seq += 1
+                        rng = random.Random(f"{self.seed}:scale-owner:{seq}")
+                        when = gen.fmt(
+                            now - timedelta(seconds=rng.randint(86_400, int(two_years.total_seconds())))
+                        )
+                        partner_id = owners[seq % len(owners)]
+                        c = gen.make_customer(
+                            self.seed, seq, [(partner_id, 1.0)], when, partner_id=partner_id
+                        )
+                        a, j, w = gen.scale_history(self.seed, c, now)
+                        customers.append(c.as_tuple())
+                        assoc += a
+                        adjust += j
+                        warnings += w
+                    db.executemany(_INSERT_CUSTOMER, customers)
+                    first = db.execute("SELECT COALESCE(MAX(seq), 0) FROM association_records").fetchone()[0]
+                    db.executemany(
+                        "INSERT INTO association_records VALUES (?,?,?,?,?,?,?,?,?,NULL)",
+                        ((i, _record_id(i), *r) for i, r in enumerate(assoc, first + 1)),
+                    )
+                    first = db.execute("SELECT COALESCE(MAX(id), 0) FROM adjust_records").fetchone()[0]
+                    db.executemany(
+                        "INSERT INTO adjust_records VALUES (?,?,?,?,?,?,?,?,?,?)",
+                        ((i, _trans_id(r[6], i), *r) for i, r in enumerate(adjust, first + 1)),
+                    )
+                    first = db.execute("SELECT COALESCE(MAX(seq), 0) FROM warnings").fetchone()[0]
+                    db.executemany(
+                        "INSERT INTO warnings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL)",
+                        ((i, _warning_id(i), *r) for i, r in enumerate(warnings, first + 1)),
+                    )
+            finally:
+                self._db.execute("PRAGMA synchronous=NORMAL")
+        return {
+            "customers": len(customers),
+            "association_records": len(assoc),
+            "adjust_records": len(adjust),
+            "warnings": len(warnings),
+            "resellers": len(owners) - 1,
+        }
 
     def tick(self, warnings: int | None = None, associations: int | None = None) -> dict[str, list[str]]:
         """New pending warnings now (and maybe new associations): the platform's daily life, sped up.

@@ -194,6 +194,10 @@ class SimulatorProcess:
             ) from exc
         return jsonlib.loads(body) if body else None
 
+    def scale(self, count: int, resellers: int = 20) -> dict:
+        """seed_scale's bulk load: customers with balances, warnings, association and adjust records."""
+        return self.admin("POST", "/_sim/scale", {"count": count, "resellers": resellers})  # type: ignore[return-value]
+
     def set_faults(self, **faults: Any) -> None:
         """Replace the fault set, e.g. set_faults(error_rate=0.3, latency_ms=50)."""
         self.admin("POST", "/_sim/faults", faults)

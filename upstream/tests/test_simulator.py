@@ -760,3 +760,76 @@ def test_faults_can_be_set_from_the_environment_at_start(tmp_path):
         }
         client = Client(sim.url)
         assert [client.call("GET", PARTNER_BALANCES).status for _ in range(4)] == [200, 429, 200, 429]
+
+
+def test_the_scale_endpoint_adds_customers_with_their_whole_history_consistently(tmp_path):
+    with SimulatorProcess(customers=0, seed=8, data_dir=tmp_path, rate_limit=0) as sim:
+        for bad in ({"count": 0}, {"count": 10_001}, {"count": "5"}, {"count": 5, "resellers": -1}):
+            with pytest.raises(SimulatorError, match="400"):
+                sim.admin("POST", "/_sim/scale", bad)
+        assert sim.state()["customers"]["active"] == 0
+        added = sim.scale(42, resellers=20)
+        sim.restart()  # the store was made with 2 resellers: a restart keeps the 18 added since
+        state = sim.state()
+        client = Client(sim.url)
+        resellers = client.ok("POST", "/v2/partners/indirect-partners/query", {"limit": 100})
+    assert added == {
+        "customers": 42,
+        "warnings": 420,
+        "association_records": 126,
+        "adjust_records": 84,
+        "resellers": 20,
+    }
+    assert resellers["count"] == 20
+    # Spread evenly: 42 customers over the distributor and 20 resellers, two each.
+    assert {p["total"] for p in state["customers"]["by_partner"].values()} == {2}
+    assert state["association_records"] == 126
+    assert state["adjust_records"]["SOURCE_OPERATION_BEADJUST"] == 42
+    assert state["adjust_records"]["SOURCE_OPERATION_BERETRIEVE"] == 42
+    assert 40 <= state["warnings"]["PENDING"] <= 130  # about 20% of 420
+
+    db = sqlite3.connect(tmp_path / "upstream-sim.sqlite3")
+    try:
+        for customer_id, kind, amount, associated_on in db.execute(
+            "SELECT customer_id, association_type, amount, associated_on FROM customers"
+        ):
+            events = db.execute(
+                "SELECT operation_type, association_type, from_association_type, operation_time"
+                " FROM association_records WHERE customer_id = ? ORDER BY operation_time, seq",
+                (customer_id,),
+            ).fetchall()
+            # ASSOCIATE, a switch away and a switch back: the history ends in the current type.
+            assert [e[0] for e in events] == ["ASSOCIATE", "SWITCH", "SWITCH"]
+            assert events[0][1] == kind and events[-1][1] == kind and events[1][2] == kind
+            assert events[0][3] == associated_on
+            moves = db.execute(
+                "SELECT operation_type, amount FROM adjust_records WHERE customer_id = ?", (customer_id,)
+            ).fetchall()
+            net = sum(a if op == "SOURCE_OPERATION_BEADJUST" else -a for op, a in moves)
+            assert len(moves) == 2 and net == amount  # the records add up to the balance
+            sent = [
+                r[0]
+                for r in db.execute("SELECT send_time FROM warnings WHERE customer_id = ?", (customer_id,))
+            ]
+            assert len(sent) == 10 and all(associated_on <= s for s in sent)
+    finally:
+        db.close()
+
+
+def test_the_scale_load_is_deterministic_from_the_seed(tmp_path):
+    def load(directory):
+        store = Store(directory, seed=4, customers=0, resellers=2)
+        try:
+            store.add_scale_customers(30, 20)
+            return (
+                store._db.execute(
+                    "SELECT customer_id, customer, partner_id, amount FROM customers"
+                ).fetchall(),
+                store._db.execute("SELECT customer_id, category, title, status FROM warnings").fetchall(),
+            )
+        finally:
+            store.close()
+
+    first, second = load(tmp_path / "a"), load(tmp_path / "b")
+    assert [tuple(r) for r in first[0]] == [tuple(r) for r in second[0]]
+    assert [tuple(r) for r in first[1]] == [tuple(r) for r in second[1]]

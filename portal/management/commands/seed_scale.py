@@ -1,8 +1,13 @@
-"""manage.py seed_scale --customers N: large data for benchmarks, through the simulator and a real sync.
+"""manage.py seed_scale --customers N: a large partner's data, through the simulator and a real sync.
 
-Adds N new customers to the running simulator, spread over the distributor and its resellers, then runs a
-real full sync of resellers, customers, balances and association records, so that the portal's tables hold
-what a large partner's would. Only against the bundled simulator.
+Adds N customers to the running simulator (POST /_sim/scale), spread evenly over the distributor and 20
+resellers (added upstream if missing), each with its balance, 10 warnings (about 20% pending, over a year),
+3 association events and 2 adjust records; then runs real full syncs of every dataset that holds them, so
+the portal's tables hold what a large partner's would (N = 100,000: 1,000,000 warnings, 300,000 events,
+200,000 adjust records). Only against the bundled simulator.
+
+The rate limit is lifted for the run, on both sides (the portal's client and the simulator, which gets its
+previous limit back at the end): the load is ours, and at 10 requests/s 1M warnings would take hours.
 
 It lives in portal/: it fills the apps' tables (the portal composes the apps; upstream/ imports none).
 """
@@ -10,34 +15,64 @@ It lives in portal/: it fills the apps' tables (the portal composes the apps; up
 from __future__ import annotations
 
 import json
+import resource
 import time
 import urllib.request
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.test.utils import override_settings
 
 from upstream.management.commands.sync_upstream import ProgressBar
 from upstream.models import SyncRun
 from upstream.sync import run_dataset
 
-DATASETS = ("indirect_partners", "customers", "customer_balances", "association_records")
-BATCH = 100_000  # the simulator adds at most this many customers per call
+# Dependency order: partners before their customers, customers before the rows that point at them.
+DATASETS = (
+    "indirect_partners",
+    "customers",
+    "customer_balances",
+    "warnings",
+    "association_records",
+    "adjust_records",
+)
+RESELLERS = 20
+# Customers per simulator call: one SQLite transaction of ~5,000 customers and ~80,000 rows, so neither
+# side holds more than that in memory and the call answers in about a second.
+BATCH = 5_000
 
 
-def _add_customers(count: int) -> int:
-    body = json.dumps({"count": count}).encode()
+def _sim(path: str, body: dict | None = None) -> dict:
     request = urllib.request.Request(  # noqa: S310  (the configured simulator, http on loopback)
-        f"{settings.UPSTREAM_ENDPOINT}/_sim/customers",
-        data=body,
+        f"{settings.UPSTREAM_ENDPOINT}/_sim/{path}",
+        data=None if body is None else json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
-        method="POST",
+        method="GET" if body is None else "POST",
     )
     with urllib.request.urlopen(request, timeout=600) as response:  # noqa: S310
-        return len(json.load(response)["customer_ids"])
+        return json.load(response)
+
+
+def _upstream_totals(state: dict) -> dict[str, int]:
+    """Rows each dataset will read upstream, over all scopes (from GET /_sim/state)."""
+    partners = state["customers"]["by_partner"].values()
+    return {
+        "indirect_partners": len(state["balances"]) - 1,
+        "customers": state["customers"]["active"],
+        "customer_balances": sum(p["resale"] for p in partners),
+        "warnings": sum(state["warnings"].values()),
+        "association_records": state["association_records"],
+        "adjust_records": state["adjust_records"]["total"],
+    }
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class Command(BaseCommand):
-    help = "Add N customers to the simulator and sync them into the portal (benchmark data)."
+    help = "Add N customers with their history to the simulator and sync them into the portal (benchmarks)."
 
     def add_arguments(self, parser):
         parser.add_argument("--customers", type=int, required=True, help="How many customers to add.")
@@ -50,20 +85,54 @@ class Command(BaseCommand):
         if not 1 <= customers <= 1_000_000:
             raise CommandError("--customers must be from 1 to 1,000,000.")
         started = time.monotonic()
-        added = 0
-        while added < customers:
-            # The simulator spreads new customers over the distributor and its resellers as in its demo world.
-            added += _add_customers(min(BATCH, customers - added))
-        self.stdout.write(f"added {added:,} customers upstream")
-        self.stdout.write(f"simulator ready in {time.monotonic() - started:.1f} s; syncing …")
-        for name in DATASETS:
-            bar = ProgressBar(name)
-            run = run_dataset(name, mode=SyncRun.Mode.FULL, on_page=bar)
-            if bar.tty:
-                self.stderr.write("\n")
-            self.stdout.write(
-                f"{name:<20} {run.status:<9} pages={run.pages} read={run.rows_seen} "
-                f"created={run.rows_created} in {run.duration.total_seconds():.1f}s"
+        previous_limit = _sim("state")["rate_limit"]
+        _sim("rate-limit", {"per_second": 0})
+        try:
+            self._seed_upstream(customers)
+            self.stdout.write(f"simulator ready in {time.monotonic() - started:.1f} s; syncing …")
+            totals = _upstream_totals(_sim("state"))
+            with override_settings(UPSTREAM_RATE_LIMIT=0):
+                for name in DATASETS:
+                    self._sync(name, totals[name])
+        finally:
+            _sim("rate-limit", {"per_second": previous_limit})
+        self.stdout.write(f"done in {time.monotonic() - started:.1f} s; peak memory {_peak_rss_mb():.0f} MB")
+
+    def _seed_upstream(self, customers: int) -> None:
+        bar = ProgressBar("simulator")
+        progress = SimpleNamespace(rows_total=customers, rows_seen=0)
+        totals: dict[str, int] = {}
+        started = time.monotonic()
+        while progress.rows_seen < customers:
+            added = _sim(
+                "scale", {"count": min(BATCH, customers - progress.rows_seen), "resellers": RESELLERS}
             )
-            if run.status != SyncRun.Status.SUCCEEDED:
-                raise CommandError(f"{name} failed: {run.errors}")
+            for key, value in added.items():
+                totals[key] = totals.get(key, 0) + value if key != "resellers" else value
+            progress.rows_seen += added["customers"]
+            bar(progress)
+        if bar.tty:
+            self.stderr.write("\n")
+        self.stdout.write(
+            f"added upstream in {time.monotonic() - started:.1f} s: {totals['customers']:,} customers over "
+            f"the distributor and {totals['resellers']} resellers, {totals['warnings']:,} warnings, "
+            f"{totals['association_records']:,} association records, "
+            f"{totals['adjust_records']:,} adjust records"
+        )
+
+    def _sync(self, name: str, total: int) -> None:
+        bar = ProgressBar(name)
+        # A run's rows_total is its current scope's; the bar shows the dataset's rows over all 21 scopes.
+        run = run_dataset(
+            name,
+            mode=SyncRun.Mode.FULL,
+            on_page=lambda run: bar(SimpleNamespace(rows_seen=run.rows_seen, rows_total=total)),
+        )
+        if bar.tty:
+            self.stderr.write("\n")
+        self.stdout.write(
+            f"{name:<20} {run.status:<9} pages={run.pages} read={run.rows_seen} "
+            f"created={run.rows_created} in {run.duration.total_seconds():.1f}s"
+        )
+        if run.status != SyncRun.Status.SUCCEEDED:
+            raise CommandError(f"{name} failed: {run.errors}")
