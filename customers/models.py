@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -42,6 +43,39 @@ class CustomerQuerySet(PartnerScopedQuerySet):
                 default=None,
             )
         )
+
+    def recount_open_warnings(self) -> int:
+        """Set `open_warning_count` of these customers to a recount of their pending warnings (exact).
+
+        Every path that changes a warning's status or customer calls this for the customers it touched
+        (the warnings sync after each page, handling, push failure, late linking). The rows are locked
+        first, in primary-key order, by a statement of their own: the recount that follows then runs on a
+        snapshot taken after every earlier writer of these customers committed (READ COMMITTED), so two
+        transactions recounting the same customer cannot leave a stale number behind, nor deadlock.
+        """
+        with transaction.atomic():
+            return self._recount_open_warnings()
+
+    def _recount_open_warnings(self) -> int:
+        ids = list(self.order_by("pk").select_for_update().values_list("pk", flat=True))
+        if not ids:
+            return 0
+        pending = (
+            CustomerWarning.objects.filter(
+                customer=models.OuterRef("pk"), status=CustomerWarning.Status.PENDING
+            )
+            .order_by()
+            .values("customer")
+            .annotate(n=models.Count("pk"))
+            .values("n")
+        )
+        return Customer.objects.filter(pk__in=ids).update(
+            open_warning_count=Coalesce(models.Subquery(pending), 0)
+        )
+
+    def open_warnings_total(self) -> int:
+        """The sum of the maintained counters: the pending warnings of these customers."""
+        return self.aggregate(total=Coalesce(models.Sum("open_warning_count"), 0))["total"]
 
 
 class Customer(models.Model):
@@ -85,6 +119,9 @@ class Customer(models.Model):
         related_name="managed_customers",
     )
     upstream_account_manager = models.CharField(_("account manager upstream"), max_length=100, blank=True)
+    # Its pending warnings, maintained (CustomerQuerySet.recount_open_warnings) so that the list, its sort and
+    # the badge read a column instead of counting a million warnings per request.
+    open_warning_count = models.PositiveIntegerField(_("open warnings"), default=0)
     # Set when the customer no longer appears upstream: kept, marked disassociated, never deleted.
     disassociated_at = models.DateTimeField(_("disassociated on"), null=True, blank=True)
     created_at = models.DateTimeField(_("first synced"), default=timezone.now)
@@ -96,8 +133,32 @@ class Customer(models.Model):
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         ordering = ["-associated_on", "id"]
+        # Each index, the query it serves and the plan it gives: migration 0005.
         indexes = [
-            models.Index(fields=["partner", "-associated_on"]),
+            models.Index(
+                "partner",
+                models.F("associated_on").desc(nulls_last=True),
+                "id",
+                name="customer_partner_list_idx",
+                condition=models.Q(disassociated_at__isnull=True),
+            ),
+            models.Index(
+                models.F("associated_on").desc(nulls_last=True),
+                "id",
+                name="customer_list_idx",
+                condition=models.Q(disassociated_at__isnull=True),
+            ),
+            models.Index(
+                fields=["partner"],
+                include=["open_warning_count"],
+                name="customer_unmanaged_idx",
+                condition=models.Q(account_manager__isnull=True),
+            ),
+            models.Index(
+                fields=["account_manager", "partner"],
+                include=["open_warning_count"],
+                name="customer_managed_idx",
+            ),
             models.Index(fields=["partner", "association_type"]),
         ]
         permissions = [
@@ -228,6 +289,53 @@ class CustomerWarningQuerySet(PartnerScopedQuerySet):
             q |= models.Q(customer__account_manager__isnull=True, partner_id=user.partner_id)
         return self.for_user(user).filter(q)
 
+    def owned_pending_count(self, user) -> int:
+        """`owned_by(user).pending().count()`, read from the customers' maintained counters (the badge).
+
+        The same rule as owned_by, split by where the warning hangs: the pending warnings of the customers the
+        user manages (and, for an admin, of its partner's customers without a manager) are the sum of those
+        customers' `open_warning_count`; an admin also owns its partner's pending warnings whose customer is
+        not mirrored yet (a partial index keeps that count tiny). A warning is stored under its customer's
+        partner (the sync mirrors both in the same scope), so the two counts agree.
+        """
+        if user.partner_id is None:
+            return 0
+        # An account manager is staff of the customer's own partner (assignment and sync both require it), so
+        # the user's customers are all its partner's. One query of up to three sums, each an index-only scan
+        # (customer_managed_idx, customer_unmanaged_idx, warning_unlinked_pending_idx; migration 0005).
+        partner = models.OuterRef("pk")
+        customers = Customer.objects.filter(partner_id=partner).order_by().values("partner_id")
+        total = models.Subquery(
+            customers.filter(account_manager_id=user.pk)
+            .annotate(n=models.Sum("open_warning_count"))
+            .values("n")
+        )
+        parts = [Coalesce(total, 0)]
+        if user.is_partner_admin:
+            unmanaged = customers.filter(account_manager__isnull=True).annotate(
+                n=models.Sum("open_warning_count")
+            )
+            unlinked = (
+                self.pending()
+                .filter(partner_id=partner, customer__isnull=True)
+                .order_by()
+                .values("partner_id")
+                .annotate(n=models.Count("pk"))
+            )
+            parts += [
+                Coalesce(models.Subquery(unmanaged.values("n")), 0),
+                Coalesce(models.Subquery(unlinked.values("n")), 0),
+            ]
+        summed = parts[0]
+        for part in parts[1:]:
+            summed = summed + part
+        return (
+            Partner.objects.filter(pk=user.partner_id)
+            .annotate(badge=models.ExpressionWrapper(summed, output_field=models.IntegerField()))
+            .values_list("badge", flat=True)
+            .get()
+        )
+
     def visible_to(self, user):
         """The warnings the user may open: all of its partners' with `view_all_warnings`, else its own."""
         if user.has_perm("customers.view_all_warnings"):
@@ -340,7 +448,25 @@ class CustomerWarning(CustomerRecord):
         verbose_name = _("customer warning")
         verbose_name_plural = _("customer warnings")
         ordering = ["-send_time", "-id"]
-        indexes = [models.Index(fields=["partner", "status", "-send_time"])]
+        # Each index, the query it serves and the plan it gives: migration 0005.
+        indexes = [
+            models.Index(
+                fields=["partner", "status", "-send_time", "-id"], name="warning_partner_status_idx"
+            ),
+            models.Index(
+                fields=["-send_time", "-id"],
+                name="warning_pending_idx",
+                condition=models.Q(status="PENDING"),
+            ),
+            models.Index(
+                fields=["customer"], name="warning_customer_pending_idx", condition=models.Q(status="PENDING")
+            ),
+            models.Index(
+                fields=["partner"],
+                name="warning_unlinked_pending_idx",
+                condition=models.Q(status="PENDING", customer__isnull=True),
+            ),
+        ]
         permissions = [
             ("handle_warning", _("Can handle warnings of own customers")),
             ("view_all_warnings", _("Can see all warnings of the partner")),

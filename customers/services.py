@@ -44,10 +44,18 @@ def pending_count(user: User) -> int:
     """The number of pending warnings the user is to handle: the navigation badge and the "Handle" tab."""
     if not user.has_perm(HANDLE_WARNING):
         return 0
-    return CustomerWarning.objects.owned_by(user).pending().count()
+    # From the maintained counters, not a count over the warnings (polled by every open page).
+    return CustomerWarning.objects.owned_pending_count(user)
 
 
 # --- handling -----------------------------------------------------------------------------------------------
+
+
+def recount_open_warnings(customer_ids) -> None:
+    """Keep the customers' open-warning counters exact after their warnings changed state."""
+    ids = {pk for pk in customer_ids if pk is not None}
+    if ids:
+        Customer.objects.filter(pk__in=ids).recount_open_warnings()
 
 
 def _check_and_handle(user: User, warning: CustomerWarning, result: str, remark: str) -> CustomerWarning:
@@ -98,7 +106,9 @@ def handle_warning(user: User, warning: CustomerWarning, result: str, remark: st
             locked = _locked(user).get(pk=warning.pk)
         except CustomerWarning.DoesNotExist:
             raise ServiceError(_("This warning does not exist.")) from None
-        return _check_and_handle(user, locked, result, remark.strip())
+        handled = _check_and_handle(user, locked, result, remark.strip())
+        recount_open_warnings([handled.customer_id])
+        return handled
 
 
 @dataclass
@@ -131,6 +141,8 @@ def bulk_handle_warnings(user: User, warning_ids, result: str, remark: str = "")
                 outcome.refused.append((warning, error.message))
             else:
                 outcome.handled.append(warning)
+        # Once for all, after the warnings: the customers are locked in one go, in primary-key order.
+        recount_open_warnings(w.customer_id for w in outcome.handled)
     return outcome
 
 
@@ -157,6 +169,7 @@ def apply_push_failure(warning_pk: int, error: str) -> None:
         if warning is None or warning.state != CustomerWarning.State.SENDING:
             return
         warning.mark_push_failed(error)
+        recount_open_warnings([warning.customer_id])
         audit.record(
             "warning_push_failed",
             partner=warning.partner,

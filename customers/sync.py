@@ -74,12 +74,20 @@ def apply_customers(ctx: SyncContext, items) -> tuple[int, int]:
 
 
 def _link_records(upstream_ids: list[str]) -> None:
-    """Link the warnings and association records that arrived before their customer (one UPDATE each)."""
+    """Link the warnings and association records that arrived before their customer (one UPDATE each).
+
+    Linked warnings count on their customer now: those customers' counters are recounted.
+    """
     customer_pk = Customer.objects.filter(customer_id=OuterRef("customer_upstream_id")).values("pk")[:1]
+    linked = 0
     for model in (CustomerWarning, AssociationEvent):
-        model.objects.filter(customer__isnull=True, customer_upstream_id__in=upstream_ids).update(
+        count = model.objects.filter(customer__isnull=True, customer_upstream_id__in=upstream_ids).update(
             customer_id=Subquery(customer_pk)
         )
+        if model is CustomerWarning:
+            linked = count
+    if linked:
+        Customer.objects.filter(customer_id__in=upstream_ids).recount_open_warnings()
 
 
 def _link_account_managers(partner_id: int, upstream_ids: list[str]) -> None:
@@ -187,12 +195,13 @@ def apply_warnings(ctx: SyncContext, items) -> tuple[int, int]:
     ]
     # Warnings handled in the portal whose result is not yet confirmed upstream keep their local handling:
     # the upstream still says PENDING until the push lands, and must not undo the user's work meanwhile.
-    held = {
-        local["warning_id"]: local
-        for local in CustomerWarning.objects.filter(
-            warning_id__in=[row["warning_id"] for row in rows], push_pending=True
-        ).values("warning_id", "status", "handle_result", "handled_at")
-    }
+    # (One query for the stored rows: their customers' counters are recounted too, in case a link moved.)
+    stored = list(
+        CustomerWarning.objects.filter(warning_id__in=[row["warning_id"] for row in rows]).values(
+            "warning_id", "customer_id", "push_pending", "status", "handle_result", "handled_at"
+        )
+    )
+    held = {local["warning_id"]: local for local in stored if local["push_pending"]}
     for row in rows:
         local = held.get(row["warning_id"])
         if local is not None:
@@ -200,13 +209,19 @@ def apply_warnings(ctx: SyncContext, items) -> tuple[int, int]:
                 status=local["status"], handle_result=local["handle_result"], handled_at=local["handled_at"]
             )
     ctx.advance([w.send_time for w in items])
-    return bulk_upsert(
+    result = bulk_upsert(
         CustomerWarning,
         rows,
         key="warning_id",
         touch=("updated_at",),
         insert_only={"created_at": timezone.now()},
     )
+    # The page's customers' open-warning counters, recounted after the upsert (one lock, one UPDATE).
+    touched = {row["customer_id"] for row in rows} | {local["customer_id"] for local in stored}
+    touched.discard(None)
+    if touched:
+        Customer.objects.filter(pk__in=touched).recount_open_warnings()
+    return result
 
 
 WARNINGS = register(

@@ -6,7 +6,7 @@ import csv
 from functools import partial
 
 from django.contrib import messages
-from django.db.models import Count, F, Q
+from django.db.models import F
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -57,7 +57,9 @@ def _customers(request, tab: str | None):
         customers.select_related("account_manager", "partner")
         # The resale balance, through billing's one-to-one CustomerAccount (a join, not a query per row).
         .with_balance()
-        .annotate(open_warnings=Count("warnings", filter=Q(warnings__status=CustomerWarning.Status.PENDING)))
+        # The maintained counter (customers.models.CustomerQuerySet.recount_open_warnings), not a count over
+        # every warning: the list, its sort and its CSV read the same column.
+        .annotate(open_warnings=F("open_warning_count"))
         .order_by(F("associated_on").desc(nulls_last=True), "id")
     )
 
@@ -161,7 +163,7 @@ def customer_export(request: StaffRequest):
 @staff_required(perm="customers.view_customer")
 def customer_detail(request: StaffRequest, customer_pk: int):
     customers = Customer.objects.select_related("account_manager", "partner").annotate(
-        open_warnings=Count("warnings", filter=Q(warnings__status=CustomerWarning.Status.PENDING))
+        open_warnings=F("open_warning_count")
     )
     customer = get_for_user_or_404(customers, request.user, pk=customer_pk)
     assign_form = None
@@ -285,6 +287,17 @@ def _warning_filter(request, data, tab: str) -> WarningFilter:
     )
 
 
+def _is_plain_handle_tab(filterset, tab: str) -> bool:
+    """The "Handle" tab with no filter but its default (pending): the rows the badge counts."""
+    if tab != "handle" or not filterset.is_bound or not filterset.is_valid():
+        return False
+    chosen = {
+        name: value for name, value in filterset.form.cleaned_data.items() if value not in (None, "", [])
+    }
+    chosen.pop("sort", None)
+    return chosen == {"status": CustomerWarning.Status.PENDING}
+
+
 @require_GET
 @staff_required(perm="customers.view_customerwarning")
 def warning_list(request: StaffRequest):
@@ -292,11 +305,19 @@ def warning_list(request: StaffRequest):
     tab = _warning_tab(user, request.GET.get("tab"))
     filterset = _warning_filter(request, request.GET, tab)
     rows = lists.filtered(request, filterset)
-    page = lists.paginate(request, rows)
     may_handle = user.has_perm("customers.handle_warning")
-    handleable_count = 0
-    if may_handle and page.paginator.count:
-        handleable_count = rows.filter(handleable=True).count()
+    if may_handle and _is_plain_handle_tab(filterset, tab):
+        # The "Handle" tab as the badge opens it: its count is the badge's (the maintained counters, not a
+        # count over the warnings), and every row on it is the user's to handle (pending, owned, and a pending
+        # warning is never being sent: handling it makes it HANDLED until the push is answered).
+        count = services.pending_count(user)
+        page = lists.paginate(request, rows, count=count)
+        handleable_count = count
+    else:
+        page = lists.paginate(request, rows)
+        handleable_count = 0
+        if may_handle and page.paginator.count:
+            handleable_count = rows.filter(handleable=True).count()
     query = request.GET.copy()
     query["tab"] = tab
     context = {

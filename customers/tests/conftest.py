@@ -56,6 +56,10 @@ def make_warning(make_customer):
             "send_time": timezone.now() - timedelta(seconds=n),
         }
         values.update(fields)
-        return CustomerWarning.objects.create(**values)
+        warning = CustomerWarning.objects.create(**values)
+        # As the warnings sync does after each page: the customer's maintained open-warning counter.
+        if warning.customer_id:
+            Customer.objects.filter(pk=warning.customer_id).recount_open_warnings()
+        return warning
 
     return make
