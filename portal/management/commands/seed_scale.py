@@ -22,6 +22,7 @@ from types import SimpleNamespace
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
 from django.test.utils import override_settings
 
 from upstream.management.commands.sync_upstream import ProgressBar
@@ -96,6 +97,12 @@ class Command(BaseCommand):
                     self._sync(name, totals[name])
         finally:
             _sim("rate-limit", {"per_second": previous_limit})
+        # A bulk load leaves the planner without statistics until autovacuum comes by: without them it picks
+        # a backward scan of all 1M warnings for one customer's 10 (measured: 367 ms instead of 0.1 ms).
+        analyze_started = time.monotonic()
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        self.stdout.write(f"statistics refreshed (ANALYZE) in {time.monotonic() - analyze_started:.1f} s")
         self.stdout.write(f"done in {time.monotonic() - started:.1f} s; peak memory {_peak_rss_mb():.0f} MB")
 
     def _seed_upstream(self, customers: int) -> None:
