@@ -271,6 +271,19 @@ def test_a_bulk_handling_is_confirmed_with_its_count_first(client_for, ra_sales,
     assert OutboxCommand.objects.count() == 12
 
 
+def test_select_all_is_offered_only_within_what_one_request_may_handle(
+    client_for, ra_sales, mine, monkeypatch
+):
+    """The matching count is bounded at the bulk limit: beyond it the page says to narrow the filters."""
+    client = client_for(ra_sales)
+    monkeypatch.setattr(services, "BULK_HANDLE_MAX", 7)
+    too_many = client.get(INBOX, {"category": "RESOURCE"}).content.decode()  # 8 match
+    assert "select-all-matching" not in too_many and "select-all-too-many" in too_many
+    monkeypatch.setattr(services, "BULK_HANDLE_MAX", 8)
+    just_enough = client.get(INBOX, {"category": "RESOURCE"}).content.decode()
+    assert "select-all-matching" in just_enough and "select-all-too-many" not in just_enough
+
+
 def test_select_all_matching_handles_every_page_within_the_filters(client_for, ra_sales, mine, make_warning):
     client = client_for(ra_sales)
     listing = client.get(INBOX, {"category": "RESOURCE", "per_page": 10}).content.decode()
