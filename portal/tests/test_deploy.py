@@ -45,6 +45,13 @@ def test_check_deploy_is_clean_with_production_settings():
     assert "no issues" in result.stdout
 
 
+def test_models_and_migrations_agree():
+    """makemigrations --check finds nothing to write (run as a developer would, DEBUG=1)."""
+    result = _manage("makemigrations", "--check", "--dry-run", DEBUG="1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes detected" in result.stdout
+
+
 def test_check_deploy_flags_demo_mode_without_debug():
     result = _manage(
         "check",

@@ -419,6 +419,22 @@ def make_customer(
     )
 
 
+def _warning_row(c, category, title, content, sent, status, result, handled_at) -> tuple:
+    """One warnings row (without its sequence number and id), in the store's column order."""
+    return (
+        c.partner_id,
+        c.customer_id,
+        WARNING_SCENES[category],
+        category,
+        title,
+        content,
+        fmt(sent),
+        status,
+        result,
+        handled_at,
+    )
+
+
 def warning_text(category: str, customer: str, account_name: str, rng: random.Random) -> tuple[str, str]:
     """(title, content) of a warning."""
     if category == "CHURN":
@@ -598,20 +614,7 @@ def world(seed: int, customers: int, resellers: int, anchor: datetime) -> World:
             handled_at = fmt(
                 min(sent + timedelta(seconds=rng.randint(600, 3 * 86_400)), anchor - timedelta(seconds=1))
             )
-        warnings.append(
-            (
-                c.partner_id,
-                c.customer_id,
-                WARNING_SCENES[category],
-                category,
-                title,
-                content,
-                fmt(sent),
-                status,
-                result,
-                handled_at,
-            )
-        )
+        warnings.append(_warning_row(c, category, title, content, sent, status, result, handled_at))
     warnings.sort(key=lambda r: r[6])
 
     commercial: list[tuple] = []
@@ -744,18 +747,5 @@ def scale_history(seed: int, c: CustomerRow, now: datetime) -> tuple[list[tuple]
             status = "HANDLED"
             result = rng.choice(WARNING_RESULTS[category])
             handled_at = fmt(min(sent + timedelta(seconds=rng.randint(600, 3 * 86_400)), now))
-        warnings.append(
-            (
-                c.partner_id,
-                c.customer_id,
-                WARNING_SCENES[category],
-                category,
-                title,
-                content,
-                fmt(sent),
-                status,
-                result,
-                handled_at,
-            )
-        )
+        warnings.append(_warning_row(c, category, title, content, sent, status, result, handled_at))
     return assoc, adjust, warnings
