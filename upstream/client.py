@@ -7,7 +7,8 @@ Retries differ by kind of operation:
 - reads (list/get/check, POST queries included) retry 429s, 5xx, timeouts and connection errors with
   backoff (Retry-After when the server sends one; otherwise 2–5 s with jitter for a 429 and exponential
   backoff with jitter for the rest), then raise the typed error;
-- writes (allocate, reclaim, set discount, handle warning, apply change, create/invalidate offer) are
+- writes (allocate, reclaim, set discount, handle warning, apply change, create/invalidate offer, pay,
+  cancel or reject an order) are
   resent only when the server certainly did not act: a 429, or a connection that never opened. A read
   timeout, a connection dropped after sending, or a 5xx raises OutcomeUnknown: the caller reconciles
   (adjust records for fund adjustments) before it sends anything again.
@@ -55,12 +56,23 @@ from upstream.types import (
     CommercialDiscount,
     CreatedOffer,
     CustomerBalance,
+    CustomerOrder,
     CustomerWarning,
     DedicatedOffer,
+    FreeResourceUsage,
     IndirectPartner,
+    OnDemandRating,
+    OnDemandResource,
+    OrderDetail,
     Page,
     PartnerBalance,
     PartnerDiscount,
+    PeriodResource,
+    RatingProduct,
+    ResourcePackage,
+    ResourceSpec,
+    ResourceType,
+    ServiceType,
     SubCustomer,
     Transfer,
     format_time,
@@ -85,6 +97,7 @@ class Operation:
     path: str
     write: bool = False
     ext: bool = False
+    ext_params: tuple[str, ...] = ()  # parameters only the simulator knows (the platform's op lacks them)
 
 
 OPERATIONS: dict[str, Operation] = {
@@ -145,6 +158,54 @@ OPERATIONS: dict[str, Operation] = {
             write=True,
             ext=True,
         ),
+        Operation("ListCustomerOrders", "GET", "/v2/orders/customer-orders"),
+        Operation("ShowCustomerOrderDetails", "GET", "/v2/orders/customer-orders/details/{order_id}"),
+        Operation(
+            "ListCustomerOnDemandResources", "POST", "/v2/partners/sub-customers/on-demand-resources/query"
+        ),
+        Operation(
+            "ListPayPerUseCustomerResources",
+            "POST",
+            "/v2/orders/suscriptions/resources/query",  # sic: the platform's spelling
+            ext_params=("indirect_partner_id",),
+        ),
+        Operation(
+            "ListFreeResourceInfos",
+            "POST",
+            "/v3/payments/free-resources/query",
+            ext_params=("customer_id", "indirect_partner_id"),
+        ),
+        Operation(
+            "ListFreeResourceUsages",
+            "POST",
+            "/v2/payments/free-resources/usages/details/query",
+            ext_params=("indirect_partner_id",),
+        ),
+        Operation(
+            "PayOrders",
+            "POST",
+            "/v3/orders/customer-orders/pay",
+            write=True,
+            ext_params=("indirect_partner_id",),
+        ),
+        Operation(
+            "CancelCustomerOrder",
+            "PUT",
+            "/v2/orders/customer-orders/cancel",
+            write=True,
+            ext_params=("indirect_partner_id",),
+        ),
+        Operation(
+            "RejectPartnerPayOrder",
+            "POST",
+            "/v2/partners/partner-pay-orders/{order_id}/reject",
+            write=True,
+            ext=True,
+        ),
+        Operation("ListOnDemandResourceRatings", "POST", "/v2/bills/ratings/on-demand-resources"),
+        Operation("ListServiceTypes", "GET", "/v2/products/service-types"),
+        Operation("ListResourceTypes", "GET", "/v2/products/resource-types"),
+        Operation("ListResourceSpecs", "POST", "/v2/products/resource-specs-query"),
     ]
 }
 
@@ -667,6 +728,285 @@ class UpstreamClient:
             raise self._unreadable_write("ApplyAssociationChange", "record_id")
         return AssociationChange(record_id=str(record_id), raw=data)
 
+    # --- orders and partner payment ---------------------------------------------------------------------
+
+    def list_customer_orders(
+        self,
+        *,
+        customer_id: str | None = None,
+        order_id: str | None = None,
+        status: int | None = None,
+        order_type: int | str | None = None,
+        service_type_code: str | None = None,
+        create_time_begin: datetime | str | None = None,
+        create_time_end: datetime | str | None = None,
+        payment_time_begin: datetime | str | None = None,
+        payment_time_end: datetime | str | None = None,
+        newest_first: bool = False,
+        indirect_partner_id: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Page[CustomerOrder]:
+        """ListCustomerOrders: yearly/monthly orders; a combined order is one item with its sub-orders.
+
+        Time windows are at most one year wide (the platform refuses wider ones).
+        """
+        data = self._call(
+            "ListCustomerOrders",
+            query={
+                "customer_id": customer_id,
+                "order_id": order_id,
+                "status": status,
+                "order_type": order_type,
+                "service_type_code": service_type_code,
+                "create_time_begin": _time_or_none(create_time_begin),
+                "create_time_end": _time_or_none(create_time_end),
+                "payment_time_begin": _time_or_none(payment_time_begin),
+                "payment_time_end": _time_or_none(payment_time_end),
+                "order_by": "-createTime" if newest_first else "createTime",
+                "indirect_partner_id": indirect_partner_id,
+                "offset": offset,
+                "limit": limit,
+            },
+        )
+        return self._page(data, "order_infos", CustomerOrder.from_api, offset, limit)
+
+    def show_customer_order(
+        self,
+        order_id: str,
+        *,
+        indirect_partner_id: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> OrderDetail:
+        """ShowCustomerOrderDetails: the order, its sub-orders and one page of its line items."""
+        data = self._call(
+            "ShowCustomerOrderDetails",
+            path_params={"order_id": order_id},
+            query={"indirect_partner_id": indirect_partner_id, "offset": offset, "limit": limit},
+        )
+        return self._parse("ShowCustomerOrderDetails", OrderDetail.from_api, data)
+
+    def pay_order(self, order_id: str, *, indirect_partner_id: str | None = None) -> None:
+        """PayOrders: the partner pays an order its customer routed to it (a combined order as a whole).
+
+        No idempotency key: after OutcomeUnknown, read the order (paid = status 5) before paying again.
+        A reseller's order (`indirect_partner_id`) is paid through the simulator only.
+        """
+        self._call("PayOrders", body={"order_id": order_id, "indirect_partner_id": indirect_partner_id})
+
+    def cancel_order(self, order_id: str, *, indirect_partner_id: str | None = None) -> None:
+        """CancelCustomerOrder: cancel an order awaiting payment (a combined order as a whole)."""
+        self._call(
+            "CancelCustomerOrder", body={"order_id": order_id, "indirect_partner_id": indirect_partner_id}
+        )
+
+    def reject_partner_pay_order(
+        self, order_id: str, *, reason: str | None = None, indirect_partner_id: str | None = None
+    ) -> None:
+        """**ext** RejectPartnerPayOrder: decline to pay; the customer then pays the order itself."""
+        self._call(
+            "RejectPartnerPayOrder",
+            path_params={"order_id": order_id},
+            body={"reason": reason, "indirect_partner_id": indirect_partner_id},
+        )
+
+    # --- resources and resource packages ---------------------------------------------------------------
+
+    def list_period_resources(
+        self,
+        customer_id: str,
+        *,
+        order_id: str | None = None,
+        resource_ids: Sequence[str] | None = None,
+        only_main_resource: bool = False,
+        statuses: Sequence[int] | None = None,
+        service_type_code: str | None = None,
+        expire_time_begin: datetime | str | None = None,
+        expire_time_end: datetime | str | None = None,
+        indirect_partner_id: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Page[PeriodResource]:
+        """ListPayPerUseCustomerResources: a customer's yearly/monthly resources (of an order, expiring…).
+
+        A reseller's customer (`indirect_partner_id`) is read through the simulator only.
+        """
+        data = self._call(
+            "ListPayPerUseCustomerResources",
+            body={
+                "customer_id": customer_id,
+                "order_id": order_id,
+                "resource_ids": list(resource_ids) if resource_ids else None,
+                "only_main_resource": 1 if only_main_resource else 0,
+                "status_list": list(statuses) if statuses else None,
+                "service_type_code": service_type_code,
+                "expire_time_begin": _time_or_none(expire_time_begin),
+                "expire_time_end": _time_or_none(expire_time_end),
+                "indirect_partner_id": indirect_partner_id,
+                "offset": offset,
+                "limit": limit,
+            },
+        )
+        return self._page(data, "data", PeriodResource.from_api, offset, limit)
+
+    def list_on_demand_resources(
+        self,
+        customer_id: str,
+        *,
+        region_code: str | None = None,
+        service_type_code: str | None = None,
+        resource_ids: Sequence[str] | None = None,
+        status: int | None = None,
+        effective_time_begin: datetime | str | None = None,
+        effective_time_end: datetime | str | None = None,
+        indirect_partner_id: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Page[OnDemandResource]:
+        """ListCustomerOnDemandResources: a customer's on-demand resources."""
+        data = self._call(
+            "ListCustomerOnDemandResources",
+            body={
+                "customer_id": customer_id,
+                "region_code": region_code,
+                "service_type_code": service_type_code,
+                "resource_ids": list(resource_ids) if resource_ids else None,
+                "status": status,
+                "effective_time_begin": _time_or_none(effective_time_begin),
+                "effective_time_end": _time_or_none(effective_time_end),
+                "indirect_partner_id": indirect_partner_id,
+                "offset": offset,
+                "limit": limit,
+            },
+        )
+        return self._page(data, "resources", OnDemandResource.from_api, offset, limit)
+
+    def list_resource_packages(
+        self,
+        customer_id: str,
+        *,
+        status: int | None = None,
+        region_code: str | None = None,
+        order_id: str | None = None,
+        product_name: str | None = None,
+        service_type_codes: Sequence[str] | None = None,
+        indirect_partner_id: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Page[ResourcePackage]:
+        """ListFreeResourceInfos for a customer: its resource packages and what is left of each.
+
+        The platform's operation lists the caller's own packages; a customer's are read through the
+        simulator only (`customer_id` is this project's parameter).
+        """
+        data = self._call(
+            "ListFreeResourceInfos",
+            body={
+                "customer_id": customer_id,
+                "status": status,
+                "region_code": region_code,
+                "order_id": order_id,
+                "product_name": product_name,
+                "service_type_code_list": list(service_type_codes) if service_type_codes else None,
+                "indirect_partner_id": indirect_partner_id,
+                "offset": offset,
+                "limit": limit,
+            },
+        )
+        return self._page(data, "free_resource_packages", ResourcePackage.from_api, offset, limit)
+
+    def list_free_resource_usages(
+        self, free_resource_ids: Sequence[str], *, indirect_partner_id: str | None = None
+    ) -> Page[FreeResourceUsage]:
+        """ListFreeResourceUsages for 1–100 package items (other partners' items are left out)."""
+        ids = list(free_resource_ids)
+        if not 1 <= len(ids) <= 100:
+            raise ValueError("Ask for the usage of 1 to 100 resource package items at a time.")
+        data = self._call(
+            "ListFreeResourceUsages",
+            body={"free_resource_ids": ids, "indirect_partner_id": indirect_partner_id},
+        )
+        return self._page(data, "free_resources", FreeResourceUsage.from_api, 0, None)
+
+    # --- price inquiry -----------------------------------------------------------------------------------
+
+    def rate_on_demand(
+        self, products: Sequence[RatingProduct], *, project_id: str, precise: bool = False
+    ) -> OnDemandRating:
+        """ListOnDemandResourceRatings: the official on-demand price of 1–100 products."""
+        items = list(products)
+        if not 1 <= len(items) <= 100:
+            raise ValueError("Price 1 to 100 products at a time.")
+        data = self._call(
+            "ListOnDemandResourceRatings",
+            body={
+                "project_id": project_id,
+                "inquiry_precision": 1 if precise else 0,
+                "product_infos": [_clean(p.as_api()) for p in items],
+            },
+        )
+        return self._parse("ListOnDemandResourceRatings", OnDemandRating.from_api, data)
+
+    def list_service_types(
+        self,
+        *,
+        service_type_name: str | None = None,
+        language: str | None = None,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> Page[ServiceType]:
+        """ListServiceTypes (`language` zh_CN or en_US names the types)."""
+        data = self._call(
+            "ListServiceTypes",
+            query={"service_type_name": service_type_name, "offset": offset, "limit": limit},
+            headers={"X-Language": language},
+        )
+        return self._page(data, "service_types", ServiceType.from_api, offset, limit)
+
+    def list_resource_types(
+        self, *, language: str | None = None, offset: int = 0, limit: int = 100
+    ) -> Page[ResourceType]:
+        """ListResourceTypes (each names its service type)."""
+        data = self._call(
+            "ListResourceTypes", query={"offset": offset, "limit": limit}, headers={"X-Language": language}
+        )
+        return self._page(data, "resource_types", ResourceType.from_api, offset, limit)
+
+    def list_resource_specs(
+        self,
+        *,
+        cloud_service_type: str,
+        resource_type: str,
+        region_code: str,
+        on_demand: bool = True,
+        resource_spec: str | None = None,
+        language: str | None = None,
+    ) -> list[ResourceSpec]:
+        """ListResourceSpecs: every spec of a resource type in a region (all marker pages)."""
+        specs: list[ResourceSpec] = []
+        marker = None
+        while True:
+            data = self._call(
+                "ListResourceSpecs",
+                body={
+                    "cloud_service_type": cloud_service_type,
+                    "resource_type": resource_type,
+                    "region_code": region_code,
+                    "charge_mode": "3" if on_demand else "1",
+                    "filters": [{"key": "RESOURCE_SPEC", "value": resource_spec}] if resource_spec else None,
+                    "marker": marker,
+                    "limit": 100,
+                },
+                headers={"X-Language": language},
+            )
+            page = self._page(data, "cloud_service_basics", ResourceSpec.from_api, 0, None)
+            specs += page.items
+            info = page.raw.get("page_info")
+            marker = info.get("next_marker") if isinstance(info, Mapping) else None
+            if not marker or not page.items:
+                return specs
+
     # --- paging helper ---------------------------------------------------------------------------------
 
     def iter_all(
@@ -690,10 +1030,16 @@ class UpstreamClient:
         path_params: Mapping[str, str] | None = None,
         query: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str | None] | None = None,
     ) -> Any:
         op = OPERATIONS[name]
         if op.ext and not self.is_simulator:
             raise UnsupportedOperation(op.name, self.endpoint)
+        if not self.is_simulator:
+            given = {**(query or {}), **(body or {})}
+            for param in op.ext_params:
+                if given.get(param) is not None:
+                    raise UnsupportedOperation(f"{op.name} with {param}", self.endpoint)
         path = op.path
         for key, value in (path_params or {}).items():
             if not value:
@@ -711,12 +1057,13 @@ class UpstreamClient:
             sleep=self._sleep,
             reraise=True,
         )
-        return retrying(self._send, op, url, content)
+        return retrying(self._send, op, url, content, _clean(headers or {}))
 
-    def _send(self, op: Operation, url: str, content: bytes) -> Any:
+    def _send(self, op: Operation, url: str, content: bytes, extra: Mapping[str, str] | None = None) -> Any:
         """One attempt: wait for the rate limiter, sign, send, and map the outcome."""
         self.limiter.acquire(op.name)
         headers = {"Content-Type": "application/json", "Host": self._host, "X-Domain-Id": self.domain_id}
+        headers.update(extra or {})
         headers.update(
             signer.sign_request(op.method, url, headers, content, self.ak, self._sk, self._clock())
         )

@@ -167,6 +167,60 @@ class NoRightOnReseller(UpstreamError):
     default_message = _("The partner has no right to act on this reseller.")
 
 
+class OrderNotFound(UpstreamError):
+    """CBC.30000010: no such order, or not one of this partner's customers' orders."""
+
+    default_message = _("The order does not exist or does not belong to one of the partner's customers.")
+
+
+class OrderNotPayable(UpstreamError):
+    """CBC.99003106: the order is not (or no longer) awaiting the partner's payment, e.g. already paid."""
+
+    default_message = _(
+        "The order is not awaiting the partner's payment (it may already be paid, rejected or cancelled)."
+    )
+
+
+class PaymentDeadlinePassed(OrderNotPayable):
+    """CBC.99003110: the order's payment deadline has passed; the customer has to order again."""
+
+    default_message = _("The order's payment deadline has passed; the customer has to place the order again.")
+
+
+class CombinedOrderChild(UpstreamError):
+    """CBC.99000089: the order is part of a combined trade order; act on the combined order's id."""
+
+    default_message = _(
+        "This order is part of a combined order: pay, reject or cancel the combined order as a whole."
+    )
+
+
+class DailyTradeLimit(UpstreamError):
+    """CBC.99008056: the trades of the day have reached the platform's limit; try again tomorrow."""
+
+    default_message = _("The platform's limit of trades for today has been reached; try again tomorrow.")
+
+
+class OrderNotCancellable(UpstreamError):
+    """CBC.99005010: the order's status does not allow cancelling it."""
+
+    default_message = _("The order can no longer be cancelled.")
+
+
+class PaymentInProgress(UpstreamError):
+    """CBC.99000088: a payment of the order is already being processed; read the order before retrying."""
+
+    default_message = _(
+        "A payment of this order is already in progress; check the order before trying again."
+    )
+
+
+class ProductNotFound(ValidationRejected):
+    """CBC.99006006: the price inquiry names a product the platform does not sell there."""
+
+    default_message = _("The platform has no such product in that region.")
+
+
 class UpstreamServerError(UpstreamUnavailable):
     """CBC.0999 or another 5xx on a read that retries did not get past (a kind of UpstreamUnavailable)."""
 
@@ -188,6 +242,17 @@ ERRORS_BY_CODE: dict[str, type[UpstreamError]] = {
     "CBC.5021": ReferralCustomer,
     "CBC.5024": AssociationTypeNotAllowed,
     "CBC.99000037": NoRightOnReseller,
+    "CBC.30000010": OrderNotFound,
+    "CBC.99003106": OrderNotPayable,
+    "CBC.99003110": PaymentDeadlinePassed,
+    "CBC.99003108": ValidationRejected,  # the chosen discount or coupon does not apply
+    "CBC.99000089": CombinedOrderChild,
+    "CBC.99008056": DailyTradeLimit,
+    "CBC.99005010": OrderNotCancellable,
+    "CBC.99000088": PaymentInProgress,
+    "CBC.99006006": ProductNotFound,
+    "CBC.99006050": ValidationRejected,  # usage unit error
+    "CBC.99006055": ValidationRejected,  # the price exceeds the platform's maximum
 }
 
 ERRORS_BY_STATUS: dict[int, type[UpstreamError]] = {

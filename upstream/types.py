@@ -461,3 +461,505 @@ class CreatedOffer:
 
     offer_id: str
     raw: Mapping[str, Any] = _raw()
+
+
+# --- orders, resources, resource packages, price inquiry --------------------------------------------------
+
+
+def _rows(value: Any) -> list[Mapping[str, Any]]:
+    """A list of objects from the upstream (None or a non-list: none); anything else is refused."""
+    if not isinstance(value, list):
+        return []
+    if not all(isinstance(v, Mapping) for v in value):
+        raise ValueError("expected a list of objects")
+    return value
+
+
+def _left_of(d: Mapping[str, Any]) -> dict[str, Any]:
+    """What is left of a package item (`amount`) of `original_amount`, in `measure_id` units."""
+    return {
+        "amount": parse_decimal(d.get("amount")) or Decimal(0),
+        "original_amount": parse_decimal(d.get("original_amount")) or Decimal(0),
+        "measure_id": parse_int(d.get("measure_id")),
+    }
+
+
+def _price(d: Mapping[str, Any]) -> dict[str, Decimal]:
+    """A price inquiry's amounts, exact (not rounded to cents)."""
+    return {
+        key: parse_decimal(d.get(key)) or Decimal(0)
+        for key in ("amount", "discount_amount", "official_website_amount")
+    }
+
+
+@dataclass(frozen=True)
+class OrderDiscount:
+    """A discount applied to an order (amount_info.discounts): 200 promotion, 605 commercial, 607 partner."""
+
+    discount_type: str
+    discount_amount: Decimal
+
+
+def _discounts(amount_info: Any) -> tuple[OrderDiscount, ...]:
+    info = amount_info if isinstance(amount_info, Mapping) else {}
+    return tuple(
+        OrderDiscount(
+            discount_type=_text(d.get("discount_type")),
+            discount_amount=upstream_amount(d.get("discount_amount")),
+        )
+        for d in _rows(info.get("discounts"))
+    )
+
+
+@dataclass(frozen=True)
+class CustomerOrder:
+    """A yearly/monthly order (ListCustomerOrders, ShowCustomerOrderDetails).
+
+    A combined trade order (组合交易单) has `sub_orders`: they are paid or cancelled together, through the
+    combined order's id only. `is_agent_pay` marks an order the customer routed to the partner (伙伴支付).
+    """
+
+    order_id: str
+    customer_id: str
+    service_type_code: str
+    service_type_name: str
+    source_type: int | None
+    status: int | None  # 1 pending approval, 3 processing, 4 cancelled, 5 completed, 6 awaiting payment, 9 …
+    order_type: int | None  # 1 new, 2 renew, 3 change, 4 unsubscribe, 10 to on-demand, 11 to yearly/monthly
+    official_amount: Decimal
+    amount_after_discount: Decimal
+    discounts: tuple[OrderDiscount, ...]
+    currency: str
+    create_time: datetime | None
+    payment_time: datetime | None
+    pending_payment_end_time: datetime | None
+    user_name: str
+    is_agent_pay: bool
+    paying_agent_id: str | None
+    sub_orders: tuple[CustomerOrder, ...]
+    raw: Mapping[str, Any] = _raw()
+
+    CANCELLED, COMPLETED, AWAITING_PAYMENT = 4, 5, 6
+
+    @property
+    def is_combined(self) -> bool:
+        return bool(self.sub_orders)
+
+    @property
+    def awaits_partner_payment(self) -> bool:
+        return self.status == self.AWAITING_PAYMENT and self.is_agent_pay
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> CustomerOrder:
+        agent = d.get("agent_pay_info") if isinstance(d.get("agent_pay_info"), Mapping) else {}
+        return cls(
+            order_id=_text(d.get("order_id")),
+            customer_id=_text(d.get("customer_id")),
+            service_type_code=_text(d.get("service_type_code")),
+            service_type_name=_text(d.get("service_type_name")),
+            source_type=parse_int(d.get("source_type")),
+            status=parse_int(d.get("status")),
+            order_type=parse_int(d.get("order_type")),
+            official_amount=upstream_amount(d.get("official_amount")),
+            amount_after_discount=upstream_amount(d.get("amount_after_discount")),
+            discounts=_discounts(d.get("amount_info")),
+            currency=_text(d.get("currency")) or "CNY",
+            create_time=parse_time(d.get("create_time")),
+            payment_time=parse_time(d.get("payment_time")),
+            pending_payment_end_time=parse_time(d.get("pending_payment_end_time")),
+            user_name=_text(d.get("user_name")),
+            is_agent_pay=agent.get("is_agent_pay") is True,
+            paying_agent_id=_str(agent.get("paying_agent_id")),
+            sub_orders=tuple(cls.from_api(s) for s in _rows(d.get("sub_order_infos"))),
+            raw=d,
+        )
+
+
+@dataclass(frozen=True)
+class OrderLineItem:
+    """One line of an order (ShowCustomerOrderDetails); `order_id` is the child's in a combined order."""
+
+    order_line_item_id: str
+    order_id: str
+    service_type_code: str
+    service_type_name: str
+    product_id: str
+    product_spec_desc: str
+    period_type: int | None  # 2 month, 3 year, …
+    period_num: int | None
+    subscription_num: int | None
+    effective_time: datetime | None
+    expire_time: datetime | None
+    official_amount: Decimal
+    amount_after_discount: Decimal
+    discounts: tuple[OrderDiscount, ...]
+    resource_type_code: str
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> OrderLineItem:
+        return cls(
+            order_line_item_id=_text(d.get("order_line_item_id")),
+            order_id=_text(d.get("order_id")),
+            service_type_code=_text(d.get("service_type_code")),
+            service_type_name=_text(d.get("service_type_name")),
+            product_id=_text(d.get("product_id")),
+            product_spec_desc=_text(d.get("product_spec_desc")),
+            period_type=parse_int(d.get("period_type")),
+            period_num=parse_int(d.get("period_num")),
+            subscription_num=parse_int(d.get("subscription_num")),
+            effective_time=parse_time(d.get("effective_time")),
+            expire_time=parse_time(d.get("expire_time")),
+            official_amount=upstream_amount(d.get("official_amount")),
+            amount_after_discount=upstream_amount(d.get("amount_after_discount")),
+            discounts=_discounts(d.get("amount_info")),
+            resource_type_code=_text(d.get("commercial_resource")),
+            raw=d,
+        )
+
+
+@dataclass(frozen=True)
+class OrderDetail:
+    """An order and one page of its line items (ShowCustomerOrderDetails); `total` counts the line items."""
+
+    order: CustomerOrder
+    line_items: tuple[OrderLineItem, ...]
+    total: int
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> OrderDetail:
+        info = d.get("order_info")
+        if not isinstance(info, Mapping):
+            raise ValueError("the response has no order_info")
+        items = tuple(OrderLineItem.from_api(i) for i in _rows(d.get("order_line_items")))
+        total = parse_int(d.get("total_count"))
+        return cls(order=CustomerOrder.from_api(info), line_items=items, total=total or len(items), raw=d)
+
+
+@dataclass(frozen=True)
+class PeriodResource:
+    """A yearly/monthly resource instance (ListPayPerUseCustomerResources, OrderInstanceV2)."""
+
+    resource_id: str
+    resource_name: str
+    region_code: str
+    service_type_code: str
+    service_type_name: str
+    resource_type_code: str
+    resource_type_name: str
+    resource_spec_code: str
+    product_spec_desc: str
+    order_id: str
+    parent_resource_id: str | None
+    is_main_resource: bool
+    status: int | None  # 2 in use, 3 closed, 4 frozen, 5 expired
+    effective_time: datetime | None
+    expire_time: datetime | None
+    expire_policy: int | None  # 3 renews automatically
+    spec_size: Decimal | None
+    spec_size_measure_id: int | None
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> PeriodResource:
+        return cls(
+            resource_id=_text(d.get("resource_id")),
+            resource_name=_text(d.get("resource_name")),
+            region_code=_text(d.get("region_code")),
+            service_type_code=_text(d.get("service_type_code")),
+            service_type_name=_text(d.get("service_type_name")),
+            resource_type_code=_text(d.get("resource_type_code")),
+            resource_type_name=_text(d.get("resource_type_name")),
+            resource_spec_code=_text(d.get("resource_spec_code")),
+            product_spec_desc=_text(d.get("product_spec_desc")),
+            order_id=_text(d.get("order_id")),
+            parent_resource_id=_str(d.get("parent_resource_id")) or None,
+            is_main_resource=parse_int(d.get("is_main_resource")) == 1,
+            status=parse_int(d.get("status")),
+            effective_time=parse_time(d.get("effective_time")),
+            expire_time=parse_time(d.get("expire_time")),
+            expire_policy=parse_int(d.get("expire_policy")),
+            spec_size=parse_decimal(d.get("spec_size")),
+            spec_size_measure_id=parse_int(d.get("spec_size_measure_id")),
+            raw=d,
+        )
+
+
+@dataclass(frozen=True)
+class OnDemandResource:
+    """An on-demand resource of a customer (ListCustomerOnDemandResources)."""
+
+    resource_id: str
+    resource_name: str
+    customer_id: str
+    region_code: str
+    availability_zone_code: str
+    service_type_code: str
+    service_type_name: str
+    resource_type_code: str
+    resource_type_name: str
+    resource_spec_code: str
+    product_spec_desc: str
+    status: int | None  # 1 normal, 2 grace period, 3 frozen, 4 changing, 5 closing, 6 closed
+    effective_time: datetime | None
+    expire_time: datetime | None
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> OnDemandResource:
+        return cls(
+            resource_id=_text(d.get("resource_id")),
+            resource_name=_text(d.get("resource_name")),
+            customer_id=_text(d.get("customer_id")),
+            region_code=_text(d.get("region_code")),
+            availability_zone_code=_text(d.get("availability_zone_code")),
+            service_type_code=_text(d.get("service_type_code")),
+            service_type_name=_text(d.get("service_type_name")),
+            resource_type_code=_text(d.get("resource_type_code")),
+            resource_type_name=_text(d.get("resource_type_name")),
+            resource_spec_code=_text(d.get("resource_spec_code")),
+            product_spec_desc=_text(d.get("product_spec_desc")),
+            status=parse_int(d.get("status")),
+            effective_time=parse_time(d.get("effective_time")),
+            expire_time=parse_time(d.get("expire_time")),
+            raw=d,
+        )
+
+
+@dataclass(frozen=True)
+class FreeResource:
+    """One item of a resource package: what is left (`amount`) of `original_amount`, in `measure_id` units."""
+
+    free_resource_id: str
+    usage_type_name: str
+    amount: Decimal
+    original_amount: Decimal
+    measure_id: int | None
+    raw: Mapping[str, Any] = _raw()
+
+    @property
+    def used(self) -> Decimal:
+        return max(self.original_amount - self.amount, Decimal(0))
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> FreeResource:
+        return cls(
+            free_resource_id=_text(d.get("free_resource_id")),
+            usage_type_name=_text(d.get("usage_type_name")),
+            **_left_of(d),
+            raw=d,
+        )
+
+
+@dataclass(frozen=True)
+class ResourcePackage:
+    """A resource package (资源包) with its items (ListFreeResourceInfos, FreeResourcePackageV3)."""
+
+    order_instance_id: str
+    order_id: str
+    product_id: str
+    product_name: str
+    service_type_code: str
+    service_type_name: str
+    region_code: str
+    status: int | None  # 0 not yet effective, 1 effective, 2 used up, 3 expired, 4 unsubscribed
+    effective_time: datetime | None
+    expire_time: datetime | None
+    quota_reuse_mode: int | None  # 1 resets every cycle, 2 does not
+    free_resources: tuple[FreeResource, ...]
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> ResourcePackage:
+        return cls(
+            order_instance_id=_text(d.get("order_instance_id")),
+            order_id=_text(d.get("order_id")),
+            product_id=_text(d.get("product_id")),
+            product_name=_text(d.get("product_name")),
+            service_type_code=_text(d.get("service_type_code")),
+            service_type_name=_text(d.get("service_type_name")),
+            region_code=_text(d.get("region_code")),
+            status=parse_int(d.get("status")),
+            effective_time=parse_time(d.get("effective_time")),
+            expire_time=parse_time(d.get("expire_time")),
+            quota_reuse_mode=parse_int(d.get("quota_reuse_mode")),
+            free_resources=tuple(FreeResource.from_api(f) for f in _rows(d.get("free_resources"))),
+            raw=d,
+        )
+
+
+@dataclass(frozen=True)
+class FreeResourceUsage:
+    """The current cycle of a package item (ListFreeResourceUsages): left `amount` of `original_amount`."""
+
+    free_resource_id: str
+    free_resource_type_name: str
+    usage_type_name: str
+    quota_reuse_cycle: int | None  # 1 hour, 2 day, 3 week, 4 month, 5 year
+    start_time: datetime | None
+    end_time: datetime | None
+    amount: Decimal
+    original_amount: Decimal
+    measure_id: int | None
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> FreeResourceUsage:
+        return cls(
+            free_resource_id=_text(d.get("free_resource_id")),
+            free_resource_type_name=_text(d.get("free_resource_type_name")),
+            usage_type_name=_text(d.get("usage_type_name")),
+            quota_reuse_cycle=parse_int(d.get("quota_reuse_cycle")),
+            start_time=parse_time(d.get("start_time")),
+            end_time=parse_time(d.get("end_time")),
+            **_left_of(d),
+            raw=d,
+        )
+
+
+@dataclass(frozen=True)
+class RatingProduct:
+    """One product to price (ListOnDemandResourceRatings' product_infos): `usage_value` hours by default."""
+
+    id: str
+    cloud_service_type: str
+    resource_type: str
+    resource_spec: str
+    region: str
+    usage_value: Decimal
+    subscription_num: int = 1
+    resource_size: int | None = None
+    size_measure_id: int | None = None  # 17 GB, 15 Mbit/s (linear products)
+    usage_factor: str = "Duration"
+    usage_measure_id: int = 4  # hour
+    available_zone: str | None = None
+
+    def as_api(self) -> dict[str, Any]:
+        if isinstance(self.usage_value, float):
+            raise TypeError("usage_value is never a float: pass a Decimal or an int.")
+        return {
+            "id": self.id,
+            "cloud_service_type": self.cloud_service_type,
+            "resource_type": self.resource_type,
+            "resource_spec": self.resource_spec,
+            "region": self.region,
+            "available_zone": self.available_zone,
+            "resource_size": self.resource_size,
+            "size_measure_id": self.size_measure_id,
+            "usage_factor": self.usage_factor,
+            "usage_value": self.usage_value,
+            "usage_measure_id": self.usage_measure_id,
+            "subscription_num": self.subscription_num,
+        }
+
+
+@dataclass(frozen=True)
+class ProductRating:
+    """The price of one product: `amount` after discounts, `official_website_amount` the list price."""
+
+    id: str
+    product_id: str
+    amount: Decimal
+    discount_amount: Decimal
+    official_website_amount: Decimal
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> ProductRating:
+        return cls(
+            id=_text(d.get("id")),
+            product_id=_text(d.get("product_id")),
+            **_price(d),
+            raw=d,
+        )
+
+
+@dataclass(frozen=True)
+class OnDemandRating:
+    """An on-demand price inquiry (ListOnDemandResourceRatings); amounts are exact, up to 6 (or 10) places."""
+
+    amount: Decimal
+    discount_amount: Decimal
+    official_website_amount: Decimal
+    currency: str
+    products: tuple[ProductRating, ...]
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> OnDemandRating:
+        return cls(
+            **_price(d),
+            currency=_text(d.get("currency")) or "CNY",
+            products=tuple(ProductRating.from_api(p) for p in _rows(d.get("product_rating_results"))),
+            raw=d,
+        )
+
+
+@dataclass(frozen=True)
+class ServiceType:
+    """A cloud service type (ListServiceTypes), e.g. hws.service.type.ec2."""
+
+    service_type_code: str
+    service_type_name: str
+    abbreviation: str
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> ServiceType:
+        return cls(
+            service_type_code=_text(d.get("service_type_code")),
+            service_type_name=_text(d.get("service_type_name")),
+            abbreviation=_text(d.get("abbreviation")),
+            raw=d,
+        )
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    """A resource type (ListResourceTypes), e.g. hws.resource.type.vm of hws.service.type.ec2."""
+
+    resource_type_code: str
+    resource_type_name: str
+    resource_type_desc: str
+    service_type_code: str
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> ResourceType:
+        return cls(
+            resource_type_code=_text(d.get("resource_type_code")),
+            resource_type_name=_text(d.get("resource_type_name")),
+            resource_type_desc=_text(d.get("resource_type_desc")),
+            service_type_code=_text(d.get("service_type_code")),
+            raw=d,
+        )
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    """A resource spec of a resource type in a region (ListResourceSpecs)."""
+
+    resource_spec: str
+    resource_spec_name: str
+    resource_type: str
+    resource_type_name: str
+    cloud_service_type: str
+    cloud_service_type_name: str
+    region_code: str
+    charge_mode: str  # "1" yearly/monthly, "3" on demand
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> ResourceSpec:
+        return cls(
+            resource_spec=_text(d.get("resource_spec")),
+            resource_spec_name=_text(d.get("resource_spec_name")),
+            resource_type=_text(d.get("resource_type")),
+            resource_type_name=_text(d.get("resource_type_name")),
+            cloud_service_type=_text(d.get("cloud_service_type")),
+            cloud_service_type_name=_text(d.get("cloud_service_type_name")),
+            region_code=_text(d.get("region_code")),
+            charge_mode=_text(d.get("charge_mode")),
+            raw=d,
+        )

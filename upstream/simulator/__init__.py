@@ -21,6 +21,7 @@ Fault injection, set at start by environment variables and at run time through `
 Admin endpoints (no signature, no rate limit, loopback only): ``GET /_sim/health``, ``GET|POST|DELETE
 /_sim/faults``, ``POST /_sim/rate-limit``, ``GET /_sim/state``, ``POST /_sim/tick``, ``POST /_sim/customers``,
 ``POST /_sim/customers/<customer_id>/remove``, ``GET /_sim/adjust-records?customer_id=…``,
+``POST /_sim/trade-limit`` with ``{"per_day": n}`` (payments per customer per UTC day before CBC.99008056),
 ``POST /_sim/rows/<table>`` with ``{"where": {column: value}, "set": {column: value}}`` (overwrite
 stored rows, e.g. to plant hostile text in any dataset).
 """

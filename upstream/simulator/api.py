@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from .errors import bad_request
-from .generate import TIME_FORMAT, WARNING_SCENES
+from . import trade
+from .errors import ApiError, bad_request
+from .generate import TIME_FORMAT, WARNING_SCENES, parse_time
 from .store import OP_ADJUST, OP_RETRIEVE, OP_UNBIND, Store, utc_now
 
 EMPTY = object()  # a 200 with an empty body
@@ -26,8 +27,9 @@ MAX_AMOUNT_CENTS = 100_000_000_000_00  # ¥100 billion: more is a client bug
 class Params:
     """Typed access to request parameters; every violation is a 400 CBC.0100."""
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(self, data: dict[str, Any], language: str | None = None) -> None:
         self.data = data
+        self.language = language  # the X-Language header (zh_CN, en_US)
 
     def _raw(self, name: str) -> Any:
         value = self.data.get(name)
@@ -62,6 +64,27 @@ class Params:
                 f"{name} must be between {low} and {high}." if high else f"{name} must be >= {low}."
             )
         return value
+
+    def optional_int(self, name: str, *, low: int, high: int) -> int | None:
+        return None if self._raw(name) is None else self.int(name, default=0, low=low, high=high)
+
+    def str_list(self, name: str, *, max_items: int, max_len: int = 64) -> list[str]:
+        """A list of non-empty strings (none given: an empty list)."""
+        value = self.data.get(name)
+        if value is None:
+            return []
+        if (
+            not isinstance(value, list)
+            or len(value) > max_items
+            or not all(isinstance(v, str) and 0 < len(v) <= max_len for v in value)
+        ):
+            raise bad_request(
+                f"{name} must be a list of at most {max_items} strings of 1 to {max_len} characters."
+            )
+        return list(dict.fromkeys(value))
+
+    def english(self) -> bool:
+        return (self.language or "").strip().lower().replace("-", "_") == "en_us"
 
     def page(self, default_limit: int = 10) -> tuple[int, int]:
         offset = self.int("offset", default=0, low=0, high=2**31)
@@ -373,6 +396,303 @@ def invalidate_dedicated_offer(store: Store, p: Params, offer_id: str) -> object
     scope = _scope(store, p)
     store.invalidate_dedicated_offer(scope, offer_id, p.str("reason", max_len=1000))
     return EMPTY
+
+
+# ---- orders, resources, resource packages, payment, price inquiry --------------------------------------
+
+
+def _within_a_year(window: dict[str, str | None], prefix: str) -> dict[str, str | None]:
+    begin, end = window[f"{prefix}_begin"], window[f"{prefix}_end"]
+    if begin and end and parse_time(end) - parse_time(begin) > timedelta(days=366):
+        raise bad_request(f"{prefix}_begin and {prefix}_end must be at most one year apart.")
+    return window
+
+
+@route("GET", "/v2/orders/customer-orders")
+def list_customer_orders(store: Store, p: Params) -> dict:
+    scope = _scope(store, p)
+    offset, limit = p.page(10)
+    order_by = p.str("order_by", max_len=16)
+    if order_by is not None and order_by.lower() not in ("createtime", "-createtime"):
+        raise bad_request("order_by must be createTime or -createTime.")
+    filters = {
+        "order_id": p.str("order_id"),
+        "customer_id": p.str("customer_id"),
+        "service_type_code": p.str("service_type_code"),
+        "status": p.str("status", choices=tuple(str(s) for s in trade.ORDER_STATUSES)),
+        "order_type": p.str("order_type", choices=trade.ORDER_TYPES),
+        "method": p.str("method", choices=("oneself", "sub_customer")),
+        "descending": bool(order_by and order_by.startswith("-")),
+        **_within_a_year(p.time_range("create_time"), "create_time"),
+        **_within_a_year(p.time_range("payment_time"), "payment_time"),
+    }
+    return store.list_customer_orders(scope, filters, offset, limit)
+
+
+@route("GET", "/v2/orders/customer-orders/details/{order_id}")
+def show_customer_order_details(store: Store, p: Params, order_id: str) -> dict:
+    scope = _scope(store, p)
+    offset, limit = p.page(10)
+    return store.show_customer_order(scope, order_id, offset, limit)
+
+
+@route("POST", "/v2/partners/sub-customers/on-demand-resources/query")
+def list_customer_on_demand_resources(store: Store, p: Params) -> dict:
+    scope = _scope(store, p)
+    offset, limit = p.page(10)
+    filters = {
+        "customer_id": p.str("customer_id", required=True),
+        "region_code": p.str("region_code"),
+        "service_type_code": p.str("service_type_code"),
+        "resource_ids": p.str_list("resource_ids", max_items=50),
+        "status": p.optional_int("status", low=1, high=6),
+        **p.time_range("effective_time"),
+    }
+    return store.on_demand_resources(scope, filters, offset, limit)
+
+
+@route("POST", "/v2/orders/suscriptions/resources/query")
+def list_pay_per_use_customer_resources(store: Store, p: Params) -> dict:
+    """Yearly/monthly resources; indirect_partner_id is this project's addition (**ext**)."""
+    scope = _scope(store, p)
+    offset, limit = p.page(10)
+    statuses = p.data.get("status_list") or []
+    if not isinstance(statuses, list) or not all(
+        s in (2, 3, 4, 5) and not isinstance(s, bool) for s in statuses
+    ):
+        raise bad_request("status_list must be a list of resource statuses 2, 3, 4 and 5.")
+    filters = {
+        "customer_id": p.str("customer_id", required=True),
+        "resource_ids": p.str_list("resource_ids", max_items=50),
+        "order_id": p.str("order_id"),
+        "only_main_resource": p.int("only_main_resource", default=0, low=0, high=1),
+        "status_list": list(dict.fromkeys(statuses)),
+        "service_type_code": p.str("service_type_code"),
+        **p.time_range("expire_time"),
+    }
+    return store.period_resources(scope, filters, offset, limit)
+
+
+@route("POST", "/v3/payments/free-resources/query")
+def list_free_resource_infos(store: Store, p: Params) -> dict:
+    """Resource packages; customer_id and indirect_partner_id are this project's additions (**ext**)."""
+    scope = _scope(store, p)
+    offset, limit = p.page(10)
+    filters = {
+        "customer_id": p.str("customer_id"),
+        "region_code": p.str("region_code"),
+        "order_id": p.str("order_id"),
+        "product_id": p.str("product_id"),
+        "product_name": p.str("product_name", max_len=256),
+        "enterprise_project_id": p.str("enterprise_project_id"),
+        "status": p.optional_int("status", low=0, high=4),
+        "service_type_code_list": p.str_list("service_type_code_list", max_items=50),
+    }
+    return store.resource_packages(scope, filters, offset, limit)
+
+
+@route("POST", "/v2/payments/free-resources/usages/details/query")
+def list_free_resource_usages(store: Store, p: Params) -> dict:
+    scope = _scope(store, p)
+    ids = p.str_list("free_resource_ids", max_items=100)
+    if not ids:
+        raise bad_request("free_resource_ids must list 1 to 100 resource item ids.")
+    return store.free_resource_usages(scope, ids)
+
+
+@route("POST", "/v3/orders/customer-orders/pay")
+def pay_orders(store: Store, p: Params) -> object:
+    """The partner pays (伙伴支付); indirect_partner_id is this project's addition (**ext**)."""
+    scope = _scope(store, p)
+    order_id = p.str("order_id", required=True)
+    for flag, infos in (("use_coupon", "coupon_infos"), ("use_discount", "discount_infos")):
+        chosen = p.str(flag, choices=("YES", "NO")) == "YES"
+        given = p.data.get(infos)
+        if chosen and not (isinstance(given, list) and given):
+            raise bad_request(f"{infos} is required when {flag} is YES.")
+        if not chosen and given:
+            raise bad_request(f"{infos} must not be given unless {flag} is YES.")
+        if chosen:
+            raise ApiError(
+                400, "CBC.99003108", "The discount or coupon chosen cannot be used for this order."
+            )
+    store.pay_order(scope, order_id)
+    return EMPTY
+
+
+@route("PUT", "/v2/orders/customer-orders/cancel")
+def cancel_customer_order(store: Store, p: Params) -> object:
+    scope = _scope(store, p)
+    store.cancel_order(scope, p.str("order_id", required=True))
+    return EMPTY
+
+
+@route("POST", "/v2/partners/partner-pay-orders/{order_id}/reject")
+def reject_partner_pay_order(store: Store, p: Params, order_id: str) -> object:
+    scope = _scope(store, p)
+    p.str("reason", max_len=1000)
+    store.reject_partner_pay(scope, order_id)
+    return EMPTY
+
+
+def _service_name(p: Params, code: str) -> str:
+    zh, en, _abbr = trade.SERVICE_TYPES[code]
+    return en if p.english() else zh
+
+
+def _resource_type_name(p: Params, code: str) -> str:
+    _service, zh, en, _desc = trade.RESOURCE_TYPES[code]
+    return en if p.english() else zh
+
+
+@route("GET", "/v2/products/service-types")
+def list_service_types(store: Store, p: Params) -> dict:
+    offset, limit = p.page(10)
+    name = p.str("service_type_name", max_len=128)
+    rows = [
+        {"service_type_name": _service_name(p, code), "service_type_code": code, "abbreviation": abbr}
+        for code, (_zh, _en, abbr) in trade.SERVICE_TYPES.items()
+    ]
+    if name:
+        rows = [r for r in rows if name.lower() in r["service_type_name"].lower()]
+    return {"total_count": len(rows), "service_types": rows[offset : offset + limit]}
+
+
+@route("GET", "/v2/products/resource-types")
+def list_resource_types(store: Store, p: Params) -> dict:
+    offset, limit = p.page(10)
+    rows = [
+        {
+            "resource_type_code": code,
+            "resource_type_name": _resource_type_name(p, code),
+            "resource_type_desc": desc,
+            "service_type_code": service,
+        }
+        for code, (service, _zh, _en, desc) in trade.RESOURCE_TYPES.items()
+    ]
+    return {"total_count": len(rows), "resource_types": rows[offset : offset + limit]}
+
+
+@route("POST", "/v2/products/resource-specs-query")
+def list_resource_specs(store: Store, p: Params) -> dict:
+    """On-demand ("3") specs of a resource type in a region; marker paging (the next offset)."""
+    service = p.str("cloud_service_type", required=True)
+    resource_type = p.str("resource_type", required=True)
+    region = p.str("region_code", required=True)
+    charge_mode = p.str("charge_mode", required=True, choices=("1", "3"))
+    limit = p.int("limit", default=100, low=1, high=100)
+    marker = p.str("marker")
+    if marker is not None and not marker.isdigit():
+        raise bad_request("marker must be the next_marker of the previous page.")
+    filters = p.data.get("filters") or []
+    if not isinstance(filters, list) or len(filters) > 1:
+        raise bad_request("filters must be a list of at most one filter.")
+    wanted = None
+    for f in filters:
+        if not isinstance(f, dict) or f.get("key") != "RESOURCE_SPEC" or not isinstance(f.get("value"), str):
+            raise bad_request('A filter must be {"key": "RESOURCE_SPEC", "value": "<spec>"}.')
+        wanted = f["value"]
+    specs = [
+        s
+        for s in trade.SPECS.values()
+        if s.service_type == service.lower()
+        and s.resource_type == resource_type.lower()
+        and region in trade.REGIONS
+        and wanted in (None, s.code)
+    ]
+    start = int(marker or 0)
+    rows = specs[start : start + limit]
+    return {
+        "page_info": {"next_marker": str(start + limit) if start + limit < len(specs) else None},
+        "cloud_service_basics": [
+            {
+                "cloud_service_type": s.service_type,
+                "cloud_service_type_name": _service_name(p, s.service_type),
+                "resource_type": s.resource_type,
+                "resource_type_name": _resource_type_name(p, s.resource_type),
+                "resource_spec": s.code,
+                "resource_spec_name": s.description,
+                "charge_mode": charge_mode,
+                "region_code": region,
+            }
+            for s in rows
+        ],
+    }
+
+
+def _rating_item(item: Any, seen: set[str]) -> tuple[str, trade.Spec, Decimal, int, int | None, str]:
+    if not isinstance(item, dict):
+        raise bad_request("each item of product_infos must be an object.")
+    q = Params(item)
+    item_id = q.str("id", required=True)
+    if item_id in seen:
+        raise bad_request(f"product_infos ids must be unique ({item_id} repeats).")
+    seen.add(item_id)
+    service, rtype = q.str("cloud_service_type", required=True), q.str("resource_type", required=True)
+    spec_code, region = q.str("resource_spec", required=True, max_len=128), q.str("region", required=True)
+    q.str("available_zone")
+    spec = trade.SPECS.get(spec_code)
+    if (
+        spec is None
+        or spec.service_type != service.lower()
+        or spec.resource_type != rtype.lower()
+        or region not in trade.REGIONS
+    ):
+        raise ApiError(400, "CBC.99006006", f"Product not found: {service} {rtype} {spec_code} in {region}.")
+    size = q.optional_int("resource_size", low=1, high=1_000_000)
+    measure = q.optional_int("size_measure_id", low=1, high=100)
+    if spec.linear and (size is None or measure != spec.size_measure_id):
+        raise bad_request(
+            f"{spec_code} is a linear product: give resource_size and size_measure_id {spec.size_measure_id}."
+        )
+    if q.str("usage_factor", required=True).lower() != trade.USAGE_FACTOR.lower():
+        raise bad_request(f"usage_factor of {spec_code} must be {trade.USAGE_FACTOR}.")
+    usage = q.decimal("usage_value")
+    if not Decimal(0) < usage <= Decimal(1_000_000):
+        raise bad_request("usage_value must be greater than 0 and at most 1000000.")
+    if q.int("usage_measure_id", default=0, low=0) != trade.MEASURE_HOUR:
+        raise ApiError(
+            400, "CBC.99006050", f"Usage unit error: usage_measure_id must be {trade.MEASURE_HOUR} (hour)."
+        )
+    quantity = q.int("subscription_num", default=0, low=1, high=10_000)
+    return item_id, spec, usage, quantity, size, region
+
+
+@route("POST", "/v2/bills/ratings/on-demand-resources")
+def list_on_demand_resource_ratings(store: Store, p: Params) -> dict:
+    """The official on-demand price (the partner's own inquiry carries no customer discount)."""
+    p.str("project_id", required=True)
+    precision = p.int("inquiry_precision", default=0, low=0, high=1)
+    infos = p.data.get("product_infos")
+    if not isinstance(infos, list) or not 1 <= len(infos) <= 100:
+        raise bad_request("product_infos must be a list of 1 to 100 products.")
+    seen: set[str] = set()
+    results, total = [], Decimal(0)
+    for item in infos:
+        item_id, spec, usage, quantity, size, region = _rating_item(item, seen)
+        amount = trade.rate(spec, hours=usage, quantity=quantity, size=size, precision=precision)
+        total += amount
+        results.append(
+            {
+                "id": item_id,
+                "product_id": trade.product_id_for(spec.code, region),
+                "amount": float(amount),
+                "discount_amount": 0,
+                "official_website_amount": float(amount),
+                "measure_id": 1,
+                "discount_rating_results": [],
+            }
+        )
+    if total > trade.MAX_RATING:
+        raise ApiError(400, "CBC.99006055", "The inquiry result exceeds the maximum amount.")
+    return {
+        "amount": float(total),
+        "discount_amount": 0,
+        "official_website_amount": float(total),
+        "measure_id": 1,
+        "currency": "CNY",
+        "product_rating_results": results,
+    }
 
 
 OPERATIONS = frozenset(r.name for r in ROUTES)

@@ -239,6 +239,7 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(500, "CBC.0999", "Internal error (injected fault).")
 
         params = self._params(query, body)
+        params.language = headers.get("x-language")
         args = {k: unquote(v) for k, v in path_args.items()}
         result = route.handler(sim.store, params, **args)
         hang = sim.faults.hang_for(route.name)
@@ -318,11 +319,19 @@ class Handler(BaseHTTPRequestHandler):
             # seed_scale: customers with their balances, warnings, association and adjust records, in bulk.
             # At most 10,000 customers a call: one call holds its ~160,000 rows in memory until they commit.
             count, resellers = data.get("count"), data.get("resellers", 20)
+            orders = data.get("orders_per_customer", 0)
             if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 10_000:
                 raise bad_request("count must be an integer from 1 to 10000.")
             if isinstance(resellers, bool) or not isinstance(resellers, int) or not 0 <= resellers <= 500:
                 raise bad_request("resellers must be an integer from 0 to 500.")
-            return 200, sim.store.add_scale_customers(count, resellers), {}
+            if isinstance(orders, bool) or not isinstance(orders, int) or not 0 <= orders <= 20:
+                raise bad_request("orders_per_customer must be an integer from 0 to 20.")
+            return 200, sim.store.add_scale_customers(count, resellers, orders), {}
+        if method == "POST" and parts == ["trade-limit"]:
+            per_day = data.get("per_day")
+            if isinstance(per_day, bool) or not isinstance(per_day, int) or not 0 <= per_day <= 100_000:
+                raise bad_request("per_day must be an integer from 0 to 100000.")
+            return 200, {"per_day": sim.store.set_trade_limit(per_day)}, {}
         if method == "POST" and len(parts) == 3 and parts[0] == "customers" and parts[2] == "remove":
             record_id = sim.store.remove_customer(unquote(parts[1]))
             if record_id is None:

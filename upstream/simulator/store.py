@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from . import generate as gen
+from . import trade
 from .errors import ApiError, bad_request
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 DB_NAME = "upstream-sim.sqlite3"
 
 SCHEMA = """
@@ -83,6 +84,60 @@ CREATE TABLE dedicated_offers (
     reason TEXT, UNIQUE (partner_id, name)
 );
 CREATE INDEX offers_scope ON dedicated_offers (partner_id, seq);
+CREATE TABLE orders (
+    seq INTEGER PRIMARY KEY, order_id TEXT NOT NULL UNIQUE, parent_order_id TEXT, partner_id TEXT NOT NULL,
+    customer_id TEXT NOT NULL, service_type_code TEXT, service_type_name TEXT, source_type INTEGER NOT NULL,
+    status INTEGER NOT NULL, order_type INTEGER NOT NULL, official_amount INTEGER NOT NULL,
+    amount_after_discount INTEGER NOT NULL, discounts TEXT NOT NULL, commission_amount INTEGER NOT NULL,
+    consumed_amount INTEGER NOT NULL, create_time TEXT NOT NULL, payment_time TEXT,
+    pending_payment_end_time TEXT, user_name TEXT, agent_pay INTEGER NOT NULL, paying_agent_id TEXT
+);
+CREATE INDEX orders_scope ON orders (partner_id, create_time, seq);
+CREATE INDEX orders_customer ON orders (customer_id, create_time, seq);
+CREATE INDEX orders_parent ON orders (parent_order_id);
+CREATE TABLE order_line_items (
+    seq INTEGER PRIMARY KEY, order_line_item_id TEXT NOT NULL UNIQUE, order_id TEXT NOT NULL,
+    customer_id TEXT NOT NULL, service_type_code TEXT NOT NULL, service_type_name TEXT NOT NULL,
+    product_id TEXT NOT NULL, product_spec_desc TEXT NOT NULL, period_type INTEGER, period_num INTEGER,
+    effective_time TEXT, expire_time TEXT, subscription_num INTEGER NOT NULL,
+    official_amount INTEGER NOT NULL, amount_after_discount INTEGER NOT NULL, discounts TEXT NOT NULL,
+    category_code TEXT,
+    resource_type_code TEXT, resource_spec_code TEXT, resource_size INTEGER, region_code TEXT
+);
+CREATE INDEX line_items_order ON order_line_items (order_id, seq);
+CREATE TABLE resources (
+    seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, resource_id TEXT NOT NULL UNIQUE,
+    partner_id TEXT NOT NULL, customer_id TEXT NOT NULL, order_id TEXT NOT NULL,
+    resource_name TEXT NOT NULL, region_code TEXT NOT NULL,
+    service_type_code TEXT NOT NULL, resource_type_code TEXT NOT NULL, resource_spec_code TEXT NOT NULL,
+    project_id TEXT, product_id TEXT, parent_resource_id TEXT, is_main_resource INTEGER NOT NULL,
+    status INTEGER NOT NULL, effective_time TEXT NOT NULL, expire_time TEXT NOT NULL, expire_policy INTEGER,
+    product_spec_desc TEXT, spec_size INTEGER, spec_size_measure_id INTEGER, update_time TEXT
+);
+CREATE INDEX resources_customer ON resources (customer_id, expire_time, seq);
+CREATE TABLE on_demand_resources (
+    seq INTEGER PRIMARY KEY, resource_id TEXT NOT NULL UNIQUE, partner_id TEXT NOT NULL,
+    customer_id TEXT NOT NULL, region_code TEXT NOT NULL, availability_zone_code TEXT,
+    service_type_code TEXT NOT NULL, resource_type_code TEXT NOT NULL, resource_name TEXT NOT NULL,
+    effective_time TEXT NOT NULL, expire_time TEXT, status INTEGER NOT NULL, resource_spec_code TEXT,
+    resource_info TEXT, product_spec_desc TEXT
+);
+CREATE INDEX on_demand_customer ON on_demand_resources (customer_id, seq);
+CREATE TABLE resource_packages (
+    seq INTEGER PRIMARY KEY, order_instance_id TEXT NOT NULL UNIQUE, partner_id TEXT NOT NULL,
+    customer_id TEXT NOT NULL, order_id TEXT, product_id TEXT NOT NULL, product_name TEXT NOT NULL,
+    effective_time TEXT NOT NULL, expire_time TEXT NOT NULL, status INTEGER NOT NULL,
+    service_type_code TEXT NOT NULL, region_code TEXT, source_type INTEGER NOT NULL, bundle_type TEXT,
+    quota_reuse_mode INTEGER NOT NULL
+);
+CREATE INDEX packages_customer ON resource_packages (customer_id, seq);
+CREATE TABLE free_resources (
+    seq INTEGER PRIMARY KEY, free_resource_id TEXT NOT NULL UNIQUE, order_instance_id TEXT NOT NULL,
+    partner_id TEXT NOT NULL, customer_id TEXT NOT NULL, usage_type_name TEXT NOT NULL,
+    free_resource_type_name TEXT NOT NULL, amount TEXT NOT NULL, original_amount TEXT NOT NULL,
+    measure_id INTEGER NOT NULL, quota_reuse_cycle INTEGER, quota_reuse_cycle_type INTEGER
+);
+CREATE INDEX free_resources_package ON free_resources (order_instance_id, seq);
 """
 
 CURRENCY = "CNY"
@@ -92,6 +147,16 @@ OP_RETRIEVE = "SOURCE_OPERATION_BERETRIEVE"
 OP_UNBIND = "SOURCE_OPERATION_BEUNBIND"
 SCENE_CUSTOMER = "CUSTOMER"
 SCENE_INDIRECT_PARTNER = "INDIRECT_PARTNER"
+DAILY_TRADE_LIMIT = 50  # payments per customer per UTC day; more is CBC.99008056 (POST /_sim/trade-limit)
+PAY_BLOCKER = "PENDING_PARTNER_PAY_ORDERS"
+TRADE_TABLES = {
+    "orders": "orders",
+    "line_items": "order_line_items",
+    "resources": "resources",
+    "on_demand": "on_demand_resources",
+    "packages": "resource_packages",
+    "free_resources": "free_resources",
+}
 _COLUMNS = gen.CustomerRow.COLUMNS
 _INSERT_CUSTOMER = f"INSERT INTO customers ({','.join(_COLUMNS)}) VALUES ({','.join('?' * len(_COLUMNS))})"  # noqa: S608
 
@@ -142,6 +207,7 @@ class Store:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.path = self.data_dir / DB_NAME
         self.seed = seed
+        self.trade_limit = DAILY_TRADE_LIMIT
         self._lock = threading.RLock()
         wanted = {
             "schema": SCHEMA_VERSION,
@@ -240,9 +306,11 @@ class Store:
     def _generate(self, seed: int, customers: int, resellers: int, meta: dict[str, str]) -> None:
         anchor = utc_now().replace(hour=0, minute=0, second=0)
         w = gen.world(seed, customers, resellers, anchor)
+        world_trade = self._world_trade(seed, w.customers, anchor)
         db = self._db
         db.executescript(SCHEMA)
         with self._tx():
+            self._insert_trade(db, world_trade)
             db.executemany(
                 "INSERT INTO meta VALUES (?, ?)",
                 [
@@ -279,6 +347,33 @@ class Store:
                 ((i, _offer_id(i), *r) for i, r in enumerate(w.dedicated_offers, 1)),
             )
             db.executemany("INSERT INTO partner_discounts VALUES (?,?,?,?)", w.partner_discounts)
+
+    @staticmethod
+    def _world_trade(seed: int, customers: list[gen.CustomerRow], anchor: datetime) -> trade.Trade:
+        """Every active customer's trade; the first three of each partner who may use partner payment have
+        orders awaiting it, and the account check of whoever has such orders reports them."""
+        out = trade.Trade()
+        guaranteed: dict[str, int] = {}
+        for c in customers:
+            if not c.active:
+                continue
+            chosen = trade.partner_pay_allowed(c) and guaranteed.get(c.partner_id, 0) < 3
+            if chosen:
+                guaranteed[c.partner_id] = guaranteed.get(c.partner_id, 0) + 1
+            rows = trade.customer_trade(seed, c, anchor, guaranteed=chosen)
+            if rows.awaiting_partner_payment() and all(b["code"] != PAY_BLOCKER for b in c.blockers):
+                c.blockers.append({"code": PAY_BLOCKER, "message": gen.BLOCKERS[PAY_BLOCKER]})
+            out.extend(rows)
+        return out
+
+    @staticmethod
+    def _insert_trade(db, rows: trade.Trade) -> None:
+        for name, table in TRADE_TABLES.items():
+            batch = getattr(rows, name)
+            if batch:
+                columns = list(batch[0])
+                values = ",".join(":" + c for c in columns)
+                db.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({values})", batch)  # noqa: S608
 
     # ---- helpers ---------------------------------------------------------------------------------------
 
@@ -919,6 +1014,511 @@ class Store:
                 (reason, offer_id),
             )
 
+    # ---- orders, resources and resource packages ------------------------------------------------------
+
+    @staticmethod
+    def _amount_info(discounts: str, commission: int | None = None, consumed: int | None = None) -> dict:
+        return {
+            "discounts": [
+                {"discount_type": d["discount_type"], "discount_amount": money(d["discount_amount"])}
+                for d in json.loads(discounts)
+            ],
+            "flexipurchase_coupon_amount": 0,
+            "coupon_amount": 0,
+            "stored_card_amount": 0,
+            "commission_amount": None if commission is None else money(commission),
+            "consumed_amount": None if consumed is None else money(consumed),
+        }
+
+    def _order_info(self, row: sqlite3.Row, *, detail: bool) -> dict[str, Any]:
+        """CustomerOrderV2 (the list) or CustomerOrderV3 (the details), without sub-orders."""
+        unsubscribe = row["order_type"] == 4
+        out = {
+            "order_id": row["order_id"],
+            "customer_id": row["customer_id"],
+            "service_type_code": row["service_type_code"],
+            "service_type_name": row["service_type_name"],
+            "source_type": row["source_type"],
+            "status": row["status"],
+            "order_type": row["order_type"],
+            "amount_after_discount": money(row["amount_after_discount"]),
+            "official_amount": money(row["official_amount"]),
+            "measure_id": MEASURE_ID,
+            "create_time": row["create_time"],
+            "payment_time": row["payment_time"],
+            "currency": CURRENCY,
+            "contract_id": None,
+            "amount_info": self._amount_info(
+                row["discounts"],
+                row["commission_amount"] if unsubscribe else None,
+                row["consumed_amount"] if unsubscribe else None,
+            ),
+            "enterprise_projects": [],
+        }
+        if detail:
+            out["user_name"] = row["user_name"]
+            out["pending_payment_end_time"] = row["pending_payment_end_time"]
+        return out
+
+    def _with_sub_orders(self, db, rows: list[sqlite3.Row], *, detail: bool) -> list[dict[str, Any]]:
+        heads = [r["order_id"] for r in rows]
+        children: dict[str, list[dict]] = {}
+        if heads:
+            marks = ",".join("?" * len(heads))
+            for child in db.execute(
+                f"SELECT * FROM orders WHERE parent_order_id IN ({marks}) ORDER BY seq",  # noqa: S608
+                heads,
+            ):
+                children.setdefault(child["parent_order_id"], []).append(
+                    self._order_info(child, detail=detail)
+                )
+        out = []
+        for r in rows:
+            info = self._order_info(r, detail=detail)
+            info["sub_order_infos"] = children.get(r["order_id"], [])
+            if not detail:
+                info["agent_pay_info"] = {
+                    "paying_agent_id": r["paying_agent_id"],
+                    "is_agent_pay": bool(r["agent_pay"]),
+                }
+            out.append(info)
+        return out
+
+    def _of_customer(self, db, scope: str, customer_id: str | None, where: list[str], args: list) -> None:
+        """Narrow to one customer of the partner (another partner's is CBC.5004)."""
+        if customer_id is not None:
+            self._customer(db, scope, customer_id, allow_gone=True)
+            where.append("customer_id = ?")
+            args.append(customer_id)
+
+    def list_customer_orders(self, scope: str, f: dict[str, Any], offset: int, limit: int) -> dict[str, Any]:
+        """Standalone and combined orders (a combination is one row with its sub_order_infos)."""
+        where, args = ["partner_id = ?", "parent_order_id IS NULL"], [scope]
+        with self._tx() as db:
+            self._of_customer(db, scope, f.get("customer_id"), where, args)
+            if f.get("order_id") is not None:
+                where.append(
+                    "(order_id = ? OR order_id IN (SELECT parent_order_id FROM orders WHERE order_id = ?))"
+                )
+                args += [f["order_id"].upper()] * 2
+            if f.get("service_type_code") is not None:
+                where.append(
+                    "(service_type_code = ? OR order_id IN (SELECT parent_order_id FROM orders"
+                    " WHERE service_type_code = ? AND parent_order_id IS NOT NULL))"
+                )
+                args += [f["service_type_code"].lower()] * 2
+            for key in ("status", "order_type"):
+                if f.get(key) is not None:
+                    where.append(f"{key} = ?")
+                    args.append(int(f[key]))
+            if f.get("method") == "sub_customer":
+                where.append("0")  # no enterprise sub-accounts in the simulated world
+            for column in ("create_time", "payment_time"):
+                self._time_range(where, args, column, f.get(f"{column}_begin"), f.get(f"{column}_end"))
+            order = "create_time DESC, seq DESC" if f.get("descending") else "create_time, seq"
+            total, rows = self._page(db, "orders", where, args, order, offset, limit)
+            return {"total_count": total, "order_infos": self._with_sub_orders(db, rows, detail=False)}
+
+    def _order(self, db, scope: str, order_id: str) -> sqlite3.Row:
+        row = db.execute("SELECT * FROM orders WHERE order_id = ?", (order_id.upper(),)).fetchone()
+        if row is None or row["partner_id"] != scope:
+            raise ApiError(
+                400, "CBC.30000010", f"Invalid order {order_id} (it may not exist); it cannot be operated on."
+            )
+        return row
+
+    def _head_order(self, db, scope: str, order_id: str) -> sqlite3.Row:
+        """The order a payment, cancellation or rejection acts on: never a combined order's child."""
+        row = self._order(db, scope, order_id)
+        if row["parent_order_id"]:
+            raise ApiError(
+                400,
+                "CBC.99000089",
+                f"Sorry, order {row['order_id']} cannot be operated on: use the combined order ID"
+                f" {row['parent_order_id']}.",
+            )
+        return row
+
+    @staticmethod
+    def _line_item(r: sqlite3.Row) -> dict[str, Any]:
+        return {
+            "order_line_item_id": r["order_line_item_id"],
+            "service_type_code": r["service_type_code"],
+            "service_type_name": r["service_type_name"],
+            "product_id": r["product_id"],
+            "product_spec_desc": r["product_spec_desc"],
+            "period_type": r["period_type"],
+            "period_num": r["period_num"],
+            "effective_time": r["effective_time"],
+            "expire_time": r["expire_time"],
+            "subscription_num": r["subscription_num"],
+            "amount_after_discount": money(r["amount_after_discount"]),
+            "official_amount": money(r["official_amount"]),
+            "amount_info": Store._amount_info(r["discounts"]),
+            "currency": CURRENCY,
+            "category_code": r["category_code"],
+            "product_owner_service": r["service_type_code"],
+            "commercial_resource": r["resource_type_code"],
+            "base_product_info": None,
+            "order_id": r["order_id"],
+        }
+
+    def show_customer_order(self, scope: str, order_id: str, offset: int, limit: int) -> dict[str, Any]:
+        """An order with its line items (a combined order's are its children's), paged."""
+        with self._tx() as db:
+            row = self._order(db, scope, order_id)
+            [info] = self._with_sub_orders(db, [row], detail=True)
+            ids = [s["order_id"] for s in info["sub_order_infos"]] or [row["order_id"]]
+            marks = ",".join("?" * len(ids))
+            total, items = self._page(
+                db, "order_line_items", [f"order_id IN ({marks})"], ids, "seq", offset, limit
+            )
+        return {
+            "total_count": total,
+            "order_info": info,
+            "order_line_items": [self._line_item(r) for r in items],
+        }
+
+    def _settle_blocker(self, db, customer_id: str) -> None:
+        """The account check stops reporting orders awaiting partner payment once none is left."""
+        if db.execute(
+            "SELECT 1 FROM orders WHERE customer_id = ? AND status = ? AND agent_pay = 1 LIMIT 1",
+            (customer_id, trade.STATUS_PENDING_PAYMENT),
+        ).fetchone():
+            return
+        row = db.execute("SELECT blockers FROM customers WHERE customer_id = ?", (customer_id,)).fetchone()
+        if row is None:
+            return
+        kept = [b for b in json.loads(row["blockers"]) if b["code"] != PAY_BLOCKER]
+        db.execute(
+            "UPDATE customers SET blockers = ? WHERE customer_id = ?",
+            (json.dumps(kept, ensure_ascii=False), customer_id),
+        )
+
+    def _partner_payable(self, db, scope: str, order_id: str) -> sqlite3.Row:
+        row = self._head_order(db, scope, order_id)
+        if row["status"] != trade.STATUS_PENDING_PAYMENT:
+            raise ApiError(
+                400,
+                "CBC.99003106",
+                f"The status of order {row['order_id']} changed (now {row['status']}); it cannot be paid.",
+            )
+        if not row["agent_pay"] or row["paying_agent_id"] != scope:
+            raise ApiError(
+                400,
+                "CBC.99003106",
+                f"Order {row['order_id']} awaits the customer's own payment, not the partner's.",
+            )
+        return row
+
+    def pay_order(self, scope: str, order_id: str) -> None:
+        """The partner pays an order its customer routed to it, from its balance account, exactly once."""
+        with self._tx() as db:
+            row = self._partner_payable(db, scope, order_id)
+            now = utc_now()
+            when = gen.fmt(now)
+            if row["pending_payment_end_time"] and row["pending_payment_end_time"] < when:
+                raise ApiError(
+                    400,
+                    "CBC.99003110",
+                    "The order is past its payment deadline; the customer must order again.",
+                )
+            paid_today = db.execute(
+                "SELECT COUNT(*) FROM orders WHERE customer_id = ? AND parent_order_id IS NULL"
+                " AND payment_time >= ?",
+                (row["customer_id"], when[:10] + "T00:00:00Z"),
+            ).fetchone()[0]
+            if paid_today >= self.trade_limit:
+                raise ApiError(400, "CBC.99008056", "The trades created today have reached the daily limit.")
+            account = self._balance_account(db, scope)
+            available = account["amount"] - account["designated_amount"]
+            if row["amount_after_discount"] > available:
+                raise ApiError(
+                    400, "CBC.99005003", f"Insufficient balance: {money(max(available, 0)):.2f} available."
+                )
+            self._move_partner(db, scope, -row["amount_after_discount"])
+            db.execute(
+                "UPDATE orders SET status = ?, payment_time = ? WHERE order_id = ? OR parent_order_id = ?",
+                (trade.STATUS_COMPLETED, when, row["order_id"], row["order_id"]),
+            )
+            self._open_resources(db, row, now)
+            self._settle_blocker(db, row["customer_id"])
+
+    def _open_resources(self, db, head: sqlite3.Row, now: datetime) -> None:
+        """A paid new (or on-demand to yearly/monthly) order opens its resources."""
+        if head["order_type"] not in (1, 11):
+            return
+        items = db.execute(
+            "SELECT i.*, o.partner_id FROM order_line_items i JOIN orders o ON o.order_id = i.order_id"
+            " WHERE (o.order_id = ? OR o.parent_order_id = ?) AND i.resource_spec_code IS NOT NULL"
+            " ORDER BY i.seq",
+            (head["order_id"], head["order_id"]),
+        ).fetchall()
+        main: dict[str, str] = {}
+        rows = []
+        for n, item in enumerate(items, 1):
+            spec = trade.SPECS[item["resource_spec_code"]]
+            months = item["period_num"] * (12 if item["period_type"] == 3 else 1)
+            resource_id = trade.resource_uuid("resource", self.seed, item["order_line_item_id"], n)
+            parent = main.setdefault(item["order_id"], resource_id)
+            rows.append(
+                {
+                    "id": trade.resource_uuid("instance", self.seed, item["order_line_item_id"], n),
+                    "resource_id": resource_id,
+                    "partner_id": item["partner_id"],
+                    "customer_id": item["customer_id"],
+                    "order_id": item["order_id"],
+                    "resource_name": f"{trade.SERVICE_TYPES[spec.service_type][2].lower()}-{resource_id[:8]}",
+                    "region_code": item["region_code"],
+                    "service_type_code": spec.service_type,
+                    "resource_type_code": spec.resource_type,
+                    "resource_spec_code": spec.code,
+                    "project_id": None,
+                    "product_id": item["product_id"],
+                    "parent_resource_id": None if parent == resource_id else parent,
+                    "is_main_resource": 1 if parent == resource_id else 0,
+                    "status": 2,
+                    "effective_time": gen.fmt(now),
+                    "expire_time": gen.fmt(trade.add_months(now, months)),
+                    "expire_policy": 0,
+                    "product_spec_desc": spec.description,
+                    "spec_size": item["resource_size"],
+                    "spec_size_measure_id": spec.size_measure_id if item["resource_size"] else None,
+                    "update_time": gen.fmt(now),
+                }
+            )
+        self._insert_trade(db, trade.Trade(resources=rows))
+
+    def cancel_order(self, scope: str, order_id: str) -> None:
+        """Cancel an order awaiting payment (a combination as a whole)."""
+        with self._tx() as db:
+            row = self._head_order(db, scope, order_id)
+            if row["status"] not in (1, trade.STATUS_PENDING_PAYMENT, 9):
+                raise ApiError(
+                    400, "CBC.99005010", f"The status of order {row['order_id']} does not allow cancelling."
+                )
+            db.execute(
+                "UPDATE orders SET status = ? WHERE order_id = ? OR parent_order_id = ?",
+                (trade.STATUS_CANCELLED, row["order_id"], row["order_id"]),
+            )
+            self._settle_blocker(db, row["customer_id"])
+
+    def reject_partner_pay(self, scope: str, order_id: str) -> None:
+        """The partner declines to pay: the order stays awaiting payment, by the customer itself."""
+        with self._tx() as db:
+            row = self._partner_payable(db, scope, order_id)
+            db.execute(
+                "UPDATE orders SET agent_pay = 0, paying_agent_id = NULL"
+                " WHERE order_id = ? OR parent_order_id = ?",
+                (row["order_id"], row["order_id"]),
+            )
+            self._settle_blocker(db, row["customer_id"])
+
+    @staticmethod
+    def _id_list(where: list[str], args: list, column: str, values: list | None) -> None:
+        if values:
+            where.append(f"{column} IN ({','.join('?' * len(values))})")
+            args.extend(values)
+
+    def period_resources(self, scope: str, f: dict[str, Any], offset: int, limit: int) -> dict[str, Any]:
+        """A customer's yearly/monthly resources (OrderInstanceV2)."""
+        where, args = ["partner_id = ?"], [scope]
+        with self._tx() as db:
+            self._of_customer(db, scope, f["customer_id"], where, args)
+            ids = f.get("resource_ids") or []
+            if ids and not f["only_main_resource"]:
+                marks = ",".join("?" * len(ids))
+                where.append(f"(resource_id IN ({marks}) OR parent_resource_id IN ({marks}))")
+                args += ids * 2
+            else:
+                self._id_list(where, args, "resource_id", ids)
+            if f["only_main_resource"]:
+                where.append("is_main_resource = 1")
+            if f.get("order_id") is not None:
+                where.append(
+                    "(order_id = ? OR order_id IN (SELECT order_id FROM orders WHERE parent_order_id = ?))"
+                )
+                args += [f["order_id"].upper()] * 2
+            self._id_list(where, args, "status", f.get("status_list"))
+            if f.get("service_type_code") is not None:
+                where.append("service_type_code = ?")
+                args.append(f["service_type_code"].lower())
+            self._time_range(where, args, "expire_time", f.get("expire_time_begin"), f.get("expire_time_end"))
+            total, rows = self._page(db, "resources", where, args, "seq", offset, limit)
+        keys = (
+            "id",
+            "resource_id",
+            "resource_name",
+            "region_code",
+            "service_type_code",
+            "resource_type_code",
+            "resource_spec_code",
+            "project_id",
+            "product_id",
+            "parent_resource_id",
+            "is_main_resource",
+            "status",
+            "effective_time",
+            "expire_time",
+            "expire_policy",
+            "product_spec_desc",
+            "spec_size",
+            "spec_size_measure_id",
+            "update_time",
+        )
+        data = []
+        for r in rows:
+            item = {k: r[k] for k in keys}
+            rtype = trade.RESOURCE_TYPES[r["resource_type_code"]]
+            item["resource_type_name"] = rtype[1]
+            item["service_type_name"] = trade.SERVICE_TYPES[r["service_type_code"]][0]
+            item["enterprise_project"] = None
+            data.append(item)
+        return {"total_count": total, "data": data}
+
+    def on_demand_resources(self, scope: str, f: dict[str, Any], offset: int, limit: int) -> dict[str, Any]:
+        """A customer's on-demand resources (CustomerOnDemandResource)."""
+        where, args = ["partner_id = ?"], [scope]
+        with self._tx() as db:
+            self._of_customer(db, scope, f["customer_id"], where, args)
+            for key in ("region_code", "service_type_code", "status"):
+                if f.get(key) is not None:
+                    where.append(f"{key} = ?")
+                    args.append(f[key])
+            self._id_list(where, args, "resource_id", f.get("resource_ids"))
+            self._time_range(
+                where, args, "effective_time", f.get("effective_time_begin"), f.get("effective_time_end")
+            )
+            total, rows = self._page(db, "on_demand_resources", where, args, "seq", offset, limit)
+        keys = (
+            "customer_id",
+            "region_code",
+            "availability_zone_code",
+            "service_type_code",
+            "resource_type_code",
+            "resource_id",
+            "resource_name",
+            "effective_time",
+            "expire_time",
+            "status",
+            "resource_spec_code",
+            "resource_info",
+            "product_spec_desc",
+        )
+        resources = []
+        for r in rows:
+            item = {k: r[k] for k in keys}
+            item["service_type_name"] = trade.SERVICE_TYPES[r["service_type_code"]][0]
+            item["resource_type_name"] = trade.RESOURCE_TYPES[r["resource_type_code"]][1]
+            resources.append(item)
+        return {"total_count": total, "resources": resources}
+
+    def resource_packages(self, scope: str, f: dict[str, Any], offset: int, limit: int) -> dict[str, Any]:
+        """A customer's resource packages with what is left of each (FreeResourcePackageV3); without a
+        customer_id the partner's own, of which it has none."""
+        if f.get("customer_id") is None:
+            return {"total_count": 0, "free_resource_packages": []}
+        where, args = ["partner_id = ?"], [scope]
+        with self._tx() as db:
+            self._of_customer(db, scope, f["customer_id"], where, args)
+            for key in ("region_code", "order_id", "product_id", "status"):
+                if f.get(key) is not None:
+                    where.append(f"{key} = ?")
+                    args.append(f[key])
+            if f.get("product_name") is not None:
+                where.append("instr(product_name, ?) > 0")
+                args.append(f["product_name"])
+            if f.get("enterprise_project_id") not in (None, "0"):
+                where.append("0")  # every package is in the default enterprise project
+            self._id_list(
+                where, args, "service_type_code", [c.lower() for c in f.get("service_type_code_list") or []]
+            )
+            total, rows = self._page(db, "resource_packages", where, args, "seq", offset, limit)
+            marks = ",".join("?" * len(rows))
+            items: dict[str, list[dict]] = {}
+            for fr in db.execute(
+                f"SELECT * FROM free_resources WHERE order_instance_id IN ({marks}) ORDER BY seq",  # noqa: S608
+                [r["order_instance_id"] for r in rows],
+            ):
+                items.setdefault(fr["order_instance_id"], []).append(
+                    {
+                        "free_resource_id": fr["free_resource_id"],
+                        "usage_type_name": fr["usage_type_name"],
+                        "amount": fr["amount"],
+                        "original_amount": fr["original_amount"],
+                        "measure_id": fr["measure_id"],
+                    }
+                )
+        keys = (
+            "order_instance_id",
+            "order_id",
+            "product_id",
+            "product_name",
+            "effective_time",
+            "expire_time",
+            "status",
+            "service_type_code",
+            "region_code",
+            "source_type",
+            "bundle_type",
+            "quota_reuse_mode",
+        )
+        packages = []
+        for r in rows:
+            item = {k: r[k] for k in keys}
+            item["enterprise_project_id"] = "0"
+            item["enterprise_project_scope"] = 0
+            item["service_type_name"] = trade.SERVICE_TYPES[r["service_type_code"]][0]
+            item["free_resources"] = items.get(r["order_instance_id"], [])
+            packages.append(item)
+        return {"total_count": total, "free_resource_packages": packages}
+
+    def free_resource_usages(self, scope: str, ids: list[str]) -> dict[str, Any]:
+        """Usage of resource package items; ids of other partners' customers are left out silently."""
+        unique = list(dict.fromkeys(ids))
+        now = utc_now()
+        with self._tx() as db:
+            marks = ",".join("?" * len(unique))
+            sql = (
+                "SELECT f.*, p.effective_time, p.expire_time, p.quota_reuse_mode FROM free_resources f"  # noqa: S608
+                " JOIN resource_packages p ON p.order_instance_id = f.order_instance_id"
+                f" WHERE f.free_resource_id IN ({marks}) AND f.partner_id = ? ORDER BY f.seq"
+            )
+            rows = db.execute(
+                sql,
+                [*unique, scope],
+            ).fetchall()
+        out = []
+        for r in rows:
+            start, end = r["effective_time"], r["expire_time"]
+            if r["quota_reuse_mode"] == 1:  # reset monthly from the subscription date: the current month
+                begin = gen.parse_time(start)
+                months = 0
+                while trade.add_months(begin, months + 1) <= min(now, gen.parse_time(end)):
+                    months += 1
+                start = gen.fmt(trade.add_months(begin, months))
+                end = gen.fmt(min(trade.add_months(begin, months + 1), gen.parse_time(end)))
+            out.append(
+                {
+                    "free_resource_id": r["free_resource_id"],
+                    "free_resource_type_name": r["free_resource_type_name"],
+                    "quota_reuse_cycle": r["quota_reuse_cycle"],
+                    "quota_reuse_cycle_type": r["quota_reuse_cycle_type"],
+                    "usage_type_name": r["usage_type_name"],
+                    "start_time": start,
+                    "end_time": end,
+                    "amount": float(r["amount"]),
+                    "original_amount": float(r["original_amount"]),
+                    "measure_id": r["measure_id"],
+                }
+            )
+        return {"free_resources": out}
+
+    def set_trade_limit(self, per_day: int) -> int:
+        with self._lock:
+            self.trade_limit = per_day
+        return per_day
+
     # ---- admin: growth, removal, state -------------------------------------------------------------------
 
     def _insert_customers(
@@ -981,9 +1581,10 @@ class Store:
     def _meta(db, key: str) -> str:
         return db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
 
-    def add_scale_customers(self, count: int, resellers: int) -> dict[str, int]:
+    def add_scale_customers(self, count: int, resellers: int, orders: int = 0) -> dict[str, int]:
         """A large partner's data in one transaction: `count` customers spread evenly over the distributor
-        and its first `resellers` resellers, each with its balance and the history of gen.scale_history.
+        and its first `resellers` resellers, each with its balance and the history of gen.scale_history,
+        and (if asked) `orders` plain orders each with their line items (trade.scale_orders).
 
         Deterministic by sequence number (times relative to now). Rows go in with executemany, and the bulk
         load skips fsync (synchronous=OFF): a crash loses this batch only, which seed_scale would redo.
@@ -992,6 +1593,7 @@ class Store:
         now = utc_now()
         two_years = timedelta(days=730)
         customers, assoc, adjust, warnings = [], [], [], []
+        bought = trade.Trade()
         with self._lock:
             self._db.execute("PRAGMA synchronous=OFF")
             try:
@@ -1009,6 +1611,10 @@ class Store:
                         )
                         a, j, w = gen.scale_history(self.seed, c, now)
                         customers.append(c.as_tuple())
+                        if orders:
+                            t = trade.scale_orders(self.seed, c, now, orders)
+                            bought.orders += t.orders
+                            bought.line_items += t.line_items
                         assoc += a
                         adjust += j
                         warnings += w
@@ -1028,15 +1634,19 @@ class Store:
                         "INSERT INTO warnings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,NULL)",
                         ((i, _warning_id(i), *r) for i, r in enumerate(warnings, first + 1)),
                     )
+                    self._insert_trade(db, bought)
             finally:
                 self._db.execute("PRAGMA synchronous=NORMAL")
-        return {
+        added = {
             "customers": len(customers),
             "association_records": len(assoc),
             "adjust_records": len(adjust),
             "warnings": len(warnings),
             "resellers": len(owners) - 1,
         }
+        if orders:
+            added["orders"] = len(bought.orders)
+        return added
 
     def tick(self, warnings: int | None = None, associations: int | None = None) -> dict[str, list[str]]:
         """New pending warnings now (and maybe new associations): the platform's daily life, sped up.
@@ -1152,4 +1762,13 @@ class Store:
                 "customer_debt_total": money(customer_money[1]),
                 "dedicated_offers": db.execute("SELECT COUNT(*) FROM dedicated_offers").fetchone()[0],
                 "commercial_discounts": db.execute("SELECT COUNT(*) FROM commercial_discounts").fetchone()[0],
+                "orders": {
+                    str(r[0]): r[1]
+                    for r in db.execute(
+                        "SELECT status, COUNT(*) FROM orders WHERE parent_order_id IS NULL GROUP BY 1"
+                    )
+                },
+                "resources": db.execute("SELECT COUNT(*) FROM resources").fetchone()[0],
+                "resource_packages": db.execute("SELECT COUNT(*) FROM resource_packages").fetchone()[0],
+                "trade_limit": self.trade_limit,
             }
