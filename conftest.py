@@ -141,7 +141,7 @@ def client_for(client):
     """client_for(user) → the test client signed in as that user."""
 
     def sign_in(user):
-        client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+        client.force_login(user, backend="accounts.backends.PortalBackend")
         return client
 
     return sign_in

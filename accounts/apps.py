@@ -8,7 +8,7 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self):
-        from accounts import signals, sync  # noqa: F401  (connects the receivers, registers the dataset)
+        from accounts import backends, signals, sync  # noqa: F401  (connects the receivers, registers the dataset)
         from accounts.roles import sync_roles
 
         post_migrate.connect(sync_roles, sender=self, dispatch_uid="accounts.sync_roles")

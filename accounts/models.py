@@ -40,6 +40,8 @@ class PartnerQuerySet(models.QuerySet):
 class Partner(models.Model):
     """A tenant: a distributor, one of its resellers, or a solution provider."""
 
+    _visible_ids: list[int] | None = None  # visible_partner_ids, read once per instance
+
     class Tier(models.TextChoices):
         DISTRIBUTOR = "distributor", _("Distributor")
         RESELLER = "reseller", _("Reseller")
@@ -110,10 +112,15 @@ class Partner(models.Model):
         return self.upstream_id if self.is_reseller else None
 
     def visible_partner_ids(self) -> list[int]:
-        """This partner and, for a distributor, its resellers: whose data its staff may see."""
-        if self.is_distributor:
-            return [self.pk, *self.resellers.values_list("pk", flat=True)]
-        return [self.pk]
+        """This partner and, for a distributor, its resellers: whose data its staff may see.
+
+        Read once per instance (a request's user holds its partner): a list asks for it several times.
+        """
+        if not self.is_distributor:
+            return [self.pk]
+        if self._visible_ids is None:
+            self._visible_ids = [self.pk, *self.resellers.values_list("pk", flat=True)]
+        return list(self._visible_ids)
 
 
 def validate_time_zone(value: str) -> None:

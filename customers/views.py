@@ -77,9 +77,10 @@ def customer_list(request: StaffRequest):
         "sort_links": filterset.filters["sort"].links(request.GET),
         "tab": tab,
         "tabs": CUSTOMER_TABS if tab else (),
+        "may_assign": request.user.has_perm("customers.assign_account_manager"),
         **lists.page_context(request, page),
     }
-    return render_page(request, "customers/customer_list.html", context, partial="table")
+    return render_page(request, "customers/customer_list.html", context, partial="table", cached=True)
 
 
 def _csv_safe(value) -> str:
@@ -208,13 +209,7 @@ def customer_assign(request: StaffRequest, customer_pk: int):
 
 
 def _reveal_response(request, customer, field, **extra):
-    context = {
-        "customer": customer,
-        "field": field,
-        "masked_value": mask(field, getattr(customer, field)),
-        **extra,
-    }
-    return render(request, "customers/_reveal.html", context)
+    return render(request, "customers/_reveal.html", {"customer": customer, "field": field, **extra})
 
 
 @require_POST
@@ -258,6 +253,10 @@ def customer_hide(request: StaffRequest, customer_pk: int, field: str):
 
 
 # --- warnings -----------------------------------------------------------------------------------------------
+
+# Counting a distributor's warnings up to the list's usual 10,000 reads 10,000 of its 1M rows on every request
+# (3.5 ms of the inbox's database time at 1M): past 1,000 the inbox says "more than 1,000 warnings".
+WARNING_COUNT_CAP = 1_000
 
 # Named as the cloud platform names them (处理预警 / 全部预警).
 WARNING_TABS = (("handle", gettext_lazy("Handle warnings")), ("all", gettext_lazy("All warnings")))
@@ -314,12 +313,13 @@ def warning_list(request: StaffRequest):
         page = lists.paginate(request, rows, count=count)
         handleable_count = count
     else:
-        page = lists.paginate(request, rows)
+        page = lists.paginate(request, rows, cap=WARNING_COUNT_CAP)
         handleable_count = 0
         if may_handle and page.paginator.count:
             # Bounded: one request handles at most BULK_HANDLE_MAX, so an exact count beyond it (a scan of
             # every matching warning, 0.6 s at 1M) would only say "narrow the filters" more precisely.
-            handleable_count = rows.filter(handleable=True)[: services.BULK_HANDLE_MAX + 1].count()
+            # The rule itself (not the `handleable` column) lets the planner walk the pending warnings' index.
+            handleable_count = rows.handleable_by(user).order_by()[: services.BULK_HANDLE_MAX + 1].count()
     query = request.GET.copy()
     query["tab"] = tab
     context = {
@@ -334,7 +334,7 @@ def warning_list(request: StaffRequest):
         "bulk_form": BulkHandleForm(),
         **lists.page_context(request, page),
     }
-    return render_page(request, "customers/warning_list.html", context, partial="table")
+    return render_page(request, "customers/warning_list.html", context, partial="table", cached=True)
 
 
 def _warning_context(request, warning, form=None):

@@ -109,6 +109,7 @@ TEMPLATES = [
                 "django.templatetags.static",
                 "template_partials.templatetags.partials",
                 "portal.templatetags.portal",
+                "customers.templatetags.customer_tags",
             ],
         },
     }
@@ -136,10 +137,15 @@ CACHES = {
     }
 }
 
+# Rendered list tables are cached under a digest of everything they show (portal/lib/fragments.py), so they
+# are never stale; entries expire after this many seconds (0: no fragment cache).
+FRAGMENT_CACHE_SECONDS = env_int("FRAGMENT_CACHE_SECONDS", 300, minimum=0)
+
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend reading the user with its partner, its permissions from the cache (accounts/backends.py)
+    "accounts.backends.PortalBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -164,6 +170,9 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 # Sessions and cookies.
+# Sessions are read from the cache (one Redis read per request instead of a query) and written through to
+# the database, which keeps them when the cache is emptied.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

@@ -335,9 +335,10 @@ def test_a_nonsense_next_on_bulk_handling_and_assign_is_not_a_500(
 
 # --- point 22: the inbox's exact query count ----------------------------------------------------------------
 
-# The whole page, the shell included (session, user, permissions, the badge's count, the tabs, the filter's
-# choices, the rows, the "select all N" count, messages). If this changes, say why in the commit.
-INBOX_QUERIES = 10
+# The whole page, the shell included (the user with its partner; session, permissions and role come from the
+# cache), the row count, the rows, the "select all N" count and the filter's choices. If this changes, say
+# why in the commit.
+INBOX_QUERIES = 5
 
 
 def test_the_inbox_keeps_an_exact_query_count_at_10_and_100_rows(

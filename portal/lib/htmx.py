@@ -18,6 +18,8 @@ from django.template.loader import render_to_string
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseClientRedirect
 
+from portal.lib import fragments
+
 
 def is_partial(request) -> bool:
     """Whether the request wants a fragment: an htmx request that is not a boosted navigation."""
@@ -31,11 +33,25 @@ def vary_on_htmx(response: HttpResponse) -> HttpResponse:
 
 
 def render_page(
-    request, template: str, context: dict, *, partial: str | None = None, status: int = 200
+    request,
+    template: str,
+    context: dict,
+    *,
+    partial: str | None = None,
+    cached: bool = False,
+    status: int = 200,
 ) -> HttpResponse:
-    """The whole page, or `template#partial` plus the out-of-band messages for an htmx request."""
+    """The whole page, or `template#partial` plus the out-of-band messages for an htmx request.
+
+    `cached`: the partial comes from the fragment cache (portal/lib/fragments.py; never stale) and the page
+    template shows it with `{{ <partial>_html }}`, where the partial, not inline, belongs.
+    """
+    fragment = None
+    if partial and cached:
+        fragment = fragments.render_cached(request, f"{template}#{partial}", context)
+        context = {**context, f"{partial}_html": fragment}
     if partial and is_partial(request):
-        body = render_to_string(f"{template}#{partial}", context, request=request)
+        body = fragment or render_to_string(f"{template}#{partial}", context, request=request)
         body += render_to_string(
             "includes/messages.html", {"messages": get_messages(request), "oob": True}, request=request
         )

@@ -136,14 +136,18 @@ class BoundedPaginator(Paginator):
         return BoundedPage(*args, **kwargs)
 
 
-def paginate(request, rows, *, size: int | None = None, count: int | None = None) -> Page:
+def paginate(
+    request, rows, *, size: int | None = None, count: int | None = None, cap: int | None = None
+) -> Page:
     """One page of rows; a page number that is not a number or out of range gives the nearest page.
 
-    The rows are counted up to COUNT_CAP (see BoundedPaginator); `?page=last` counts them exactly and gives
-    the last page. `count`, when the caller already knows how many rows there are (a maintained counter),
-    spares the paginator its COUNT altogether.
+    The rows are counted up to COUNT_CAP, or `cap` (see BoundedPaginator); `?page=last` counts them exactly
+    and gives the last page. `count`, when the caller already knows how many rows there are (a maintained
+    counter), spares the paginator its COUNT altogether.
     """
     paginator = BoundedPaginator(rows, size or per_page(request))
+    if cap is not None:
+        paginator.cap = cap
     number = request.GET.get("page")
     if count is not None:
         paginator.count = count  # a cached_property: set, it is not computed

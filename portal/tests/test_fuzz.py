@@ -129,7 +129,7 @@ def _short(data: dict) -> dict:
 
 
 def _fuzz(client, user, url: str, failures: list) -> None:
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend="accounts.backends.PortalBackend")
     forms = _forms(client, url)
     if forms is None:
         # Not a page: its parameters are the POST fields of the page that links to it, or its query.
@@ -148,7 +148,7 @@ def _fuzz(client, user, url: str, failures: list) -> None:
             for value in HOSTILE:
                 _send(client, form["method"], target, {**form["fields"], name: value}, failures, name)
                 # Sessions may end (a wrong old password counts towards the lockout): sign in again.
-                client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+                client.force_login(user, backend="accounts.backends.PortalBackend")
 
 
 @pytest.mark.parametrize("persona", ["dist_admin", "ra_sales"])

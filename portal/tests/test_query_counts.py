@@ -22,14 +22,14 @@ from upstream.sync import datasets
 
 pytestmark = pytest.mark.django_db
 
-# Every staff page: the session, the user, the user's and its groups' permissions (two look-ups), its
-# partner and its groups (navigation): 6 queries. Then, whatever the number of rows:
+# Every staff page: the user with its partner, 1 query (the session, the permissions and the role come from
+# the cache once a visit has read them: accounts/backends.py). Then, whatever the number of rows:
 # the audit log: the row count and the page of events with their partners joined;
-AUDIT_LOG_QUERIES = 8
+AUDIT_LOG_QUERIES = 3
 # the demo outbox: the row count and the page of the user's messages;
-OUTBOX_QUERIES = 8
+OUTBOX_QUERIES = 3
 # the sync page: the newest run and the newest good run of every dataset (one query each, DISTINCT ON).
-SYNC_PAGE_QUERIES = 8
+SYNC_PAGE_QUERIES = 3
 
 
 def _queries(client, url: str) -> int:

@@ -1,0 +1,94 @@
+"""The fragment cache (portal/lib/fragments.py): a list's table is served from the cache only while nothing it
+shows has changed; any change to a row, to an object joined to it, to the user or to the language shows at
+once, and one user never gets another's table."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from portal.lib import fragments
+
+pytestmark = pytest.mark.django_db
+
+LIST = reverse("customers:list")
+EN = {"Accept-Language": "en"}
+ZH = {"Accept-Language": "zh-hans"}
+
+
+def _table(client, headers=EN, **params) -> tuple[str, int]:
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(LIST, params, headers={**headers, "HX-Request": "true"})
+    assert response.status_code == 200
+    return response.content.decode(), len(captured)
+
+
+def test_the_same_table_is_served_from_the_cache_with_fewer_queries(client_for, ra_admin, make_customer):
+    make_customer("ra", label="first-label")
+    client = client_for(ra_admin)
+    first, rendered = _table(client)
+    again, cached = _table(client)
+    assert again == first and "first-label" in again
+    assert cached < rendered
+
+
+def test_a_changed_row_shows_on_the_next_request(client_for, ra_admin, make_customer):
+    customer = make_customer("ra", label="old-label")
+    client = client_for(ra_admin)
+    assert "old-label" in _table(client)[0]
+    customer.label = "new-label"
+    customer.save()
+    page = _table(client)[0]
+    assert "new-label" in page and "old-label" not in page
+
+
+def test_a_change_to_a_joined_row_shows_on_the_next_request(client_for, ra_admin, ra_sales, make_customer):
+    make_customer("ra", account_manager=ra_sales)
+    client = client_for(ra_admin)
+    assert ra_sales.username in _table(client)[0]
+    ra_sales.username = "renamed-sales"
+    ra_sales.save()
+    assert "renamed-sales" in _table(client)[0]
+
+
+def test_each_user_gets_their_own_table(client, ra_admin, ra_finance, make_customer):
+    make_customer("ra")
+    client.force_login(ra_admin, backend="accounts.backends.PortalBackend")
+    as_admin = _table(client)[0]
+    client.force_login(ra_finance, backend="accounts.backends.PortalBackend")
+    as_finance = _table(client)[0]
+    assert "#assign" in as_admin and "#assign" not in as_finance  # only admins assign account managers
+
+
+def test_the_language_is_part_of_the_key(client_for, ra_admin, make_customer):
+    make_customer("ra")
+    client = client_for(ra_admin)
+    assert "Customer name" in _table(client, EN)[0]
+    client.cookies["django_language"] = "zh-hans"
+    chinese = _table(client, ZH)[0]
+    assert "客户名称" in chinese and "Customer name" not in chinese
+
+
+def test_fingerprints_cover_rows_and_refuse_what_they_do_not_know(make_customer):
+    customer = make_customer("ra", label="a")
+    before = fragments.fingerprint({"rows": [customer], "total": Decimal("1.00")})
+    customer.label = "b"
+    assert fragments.fingerprint({"rows": [customer], "total": Decimal("1.00")}) != before
+    with pytest.raises(TypeError, match="Cannot fingerprint"):
+        fragments.fingerprint({"unknown": object()})
+
+
+def test_with_the_setting_at_0_nothing_is_cached(client_for, ra_admin, make_customer, settings):
+    settings.FRAGMENT_CACHE_SECONDS = 0
+    make_customer("ra")
+    client = client_for(ra_admin)
+    _table(client)
+    assert _table(client)[1] == _table(client)[1]
+    from django.core.cache import cache
+
+    client_keys = cache._cache.get_client().scan_iter(match=cache.make_key("fragment:*"))
+    assert list(client_keys) == []
