@@ -80,6 +80,17 @@ class CustomerAccount(models.Model):
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.amount}"
 
+    # The customer's `balance` column follows its account (customers.models.CustomerQuerySet.refresh_balances):
+    # here for a row saved or deleted one at a time; the bulk paths (sync, adjustments) call it themselves.
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        Customer.objects.filter(pk=self.customer_id).refresh_balances()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        Customer.objects.filter(pk=self.customer_id).refresh_balances()
+        return result
+
 
 class AdjustRecord(CustomerRecord):
     """An allocation, reclaim or unbind reclaim as the upstream recorded it (ListPartnerAdjustRecords)."""

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from billing import services
 from billing.models import Adjustment, AdjustRecord, CustomerAccount, PartnerAccount
+from customers.models import Customer
 from portal.lib.money import parse_money
 from upstream.outbox import Handler, reconcile_since, register_handler
 from upstream.types import AdjustRecord as UpstreamAdjustRecord
@@ -90,6 +91,7 @@ def _move_balances(adjustment: Adjustment) -> None:
         CustomerAccount.objects.filter(customer=adjustment.customer).update(
             amount=F("amount") - delta, updated_at=now
         )
+        Customer.objects.filter(pk=adjustment.customer_id).refresh_balances()
     else:
         PartnerAccount.objects.filter(
             partner=adjustment.reseller, account_type=PartnerAccount.AccountType.BALANCE

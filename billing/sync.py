@@ -92,7 +92,9 @@ def apply_customer_balances(ctx: SyncContext, items) -> tuple[int, int]:
         for b in items
         if b.customer_id in customers
     ]
-    return bulk_upsert(CustomerAccount, rows, key="customer_id", touch=("updated_at",))
+    counts = bulk_upsert(CustomerAccount, rows, key="customer_id", touch=("updated_at",))
+    Customer.objects.filter(pk__in=[row["customer_id"] for row in rows]).refresh_balances()
+    return counts
 
 
 CUSTOMER_BALANCES = register(

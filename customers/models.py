@@ -21,7 +21,7 @@ class AssociationType(models.TextChoices):
 
 
 # Only resale customers keep a balance with the partner; referral customers pay the platform directly.
-# (`Customer.has_balance` is this rule for one row, `CustomerQuerySet.with_balance` for a query.)
+# (`Customer.has_balance` is this rule for one row, `CustomerQuerySet.refresh_balances` for the column.)
 HOLDS_BALANCE = models.Q(association_type=AssociationType.RESALE)
 
 
@@ -32,16 +32,29 @@ class CustomerQuerySet(PartnerScopedQuerySet):
     def resale(self):
         return self.filter(association_type=AssociationType.RESALE)
 
-    def with_balance(self):
-        """Annotate `balance`: the resale account's amount, NULL for customers who hold no balance with us.
+    def refresh_balances(self) -> int:
+        """Set `balance` of these customers from their resale account (billing's CustomerAccount), NULL for
+        customers who hold no balance with us; only rows whose balance changes are written.
 
-        The rule "only resale customers have a balance" lives here and in `Customer.has_balance`.
+        Every path that writes an account's amount or a customer's association type calls this for the
+        customers it touched (the balance sync, a succeeded adjustment, the customer sync), so the column
+        always equals this recomputation (tests: test_balance_column). The rule "only resale customers have
+        a balance" lives here and in `Customer.has_balance`.
         """
-        return self.annotate(
-            balance=models.Case(
-                models.When(HOLDS_BALANCE, then=models.F("account__amount")),
-                default=None,
+        from billing.models import CustomerAccount  # billing builds on customers, not the other way
+
+        amount = CustomerAccount.objects.filter(customer=models.OuterRef("pk")).values("amount")[:1]
+        fresh = models.Case(models.When(HOLDS_BALANCE, then=models.Subquery(amount)), default=None)
+        return (
+            self.order_by()
+            .annotate(fresh=fresh)
+            .filter(  # IS DISTINCT FROM: one side NULL and not the other, or both set and different
+                models.Q(balance__isnull=True, fresh__isnull=False)
+                | models.Q(balance__isnull=False, fresh__isnull=True)
+                | models.Q(balance__lt=models.F("fresh"))
+                | models.Q(balance__gt=models.F("fresh"))
             )
+            .update(balance=fresh)
         )
 
     def recount_open_warnings(self) -> int:
@@ -121,6 +134,9 @@ class Customer(models.Model):
     upstream_account_manager = models.CharField(_("account manager upstream"), max_length=100, blank=True)
     # Its pending warnings, maintained (CustomerQuerySet.recount_open_warnings) so that the list, its sort and
     # the badge read a column instead of counting a million warnings per request.
+    # Its resale balance, copied from billing's account (CustomerQuerySet.refresh_balances) so that the list
+    # sorts on an index of this table instead of joining and sorting every account (15 ms at 100k).
+    balance = models.DecimalField(_("balance"), max_digits=16, decimal_places=2, null=True, blank=True)
     open_warning_count = models.PositiveIntegerField(_("open warnings"), default=0)
     # Set when the customer no longer appears upstream: kept, marked disassociated, never deleted.
     disassociated_at = models.DateTimeField(_("disassociated on"), null=True, blank=True)
@@ -160,6 +176,18 @@ class Customer(models.Model):
                 name="customer_managed_idx",
             ),
             models.Index(fields=["partner", "association_type"]),
+            # Sorted by balance, both ways (NULLs last either way), for one partner and across several.
+            *(
+                models.Index(
+                    *partner,
+                    models.OrderBy(models.F("balance"), descending=descending, nulls_last=True),
+                    "id",
+                    name=f"customer_{scope}bal_{'desc' if descending else 'asc'}_idx",
+                    condition=models.Q(disassociated_at__isnull=True),
+                )
+                for partner, scope in ((("partner",), "partner_"), ((), ""))
+                for descending in (True, False)
+            ),
         ]
         permissions = [
             ("reveal_customer", _("Can reveal customers' personal data")),

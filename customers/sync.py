@@ -68,8 +68,11 @@ def apply_customers(ctx: SyncContext, items) -> tuple[int, int]:
     created, updated = bulk_upsert(
         Customer, rows, key="customer_id", touch=("updated_at",), insert_only={"created_at": timezone.now()}
     )
-    _link_account_managers(partner_id, [c.customer_id for c in items])
-    _link_records([c.customer_id for c in items])
+    upstream_ids = [c.customer_id for c in items]
+    _link_account_managers(partner_id, upstream_ids)
+    _link_records(upstream_ids)
+    # A customer switched between resale and referral gains or loses its balance column.
+    Customer.objects.filter(customer_id__in=upstream_ids).refresh_balances()
     return created, updated
 
 

@@ -54,9 +54,8 @@ def _customers(request, tab: str | None):
     elif tab == "resellers":
         customers = customers.exclude(partner=partner)
     return (
+        # The resale balance is the maintained `balance` column (CustomerQuerySet.refresh_balances).
         customers.select_related("account_manager", "partner")
-        # The resale balance, through billing's one-to-one CustomerAccount (a join, not a query per row).
-        .with_balance()
         # The maintained counter (customers.models.CustomerQuerySet.recount_open_warnings), not a count over
         # every warning: the list, its sort and its CSV read the same column.
         .annotate(open_warnings=F("open_warning_count"))
