@@ -80,8 +80,8 @@ class CustomerAccount(models.Model):
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.amount}"
 
-    # The customer's `balance` column follows its account (customers.models.CustomerQuerySet.refresh_balances):
-    # here for a row saved or deleted one at a time; the bulk paths (sync, adjustments) call it themselves.
+    # The customer's `balance` column follows its account (CustomerQuerySet.refresh_balances): here for a
+    # row saved or deleted one at a time; the bulk paths (sync, adjustments) call it themselves.
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
         Customer.objects.filter(pk=self.customer_id).refresh_balances()

@@ -448,7 +448,7 @@ class CustomerWarning(CustomerRecord):
     category = models.CharField(_("category"), max_length=16, choices=Category.choices)
     title = models.CharField(_("title"), max_length=300)
     content = models.TextField(_("content"), blank=True)
-    send_time = models.DateTimeField(_("send time"), db_index=True)
+    send_time = models.DateTimeField(_("send time"))  # indexed with the id: warning_list_idx
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
     handle_result = models.CharField(_("handling result"), max_length=16, choices=Result.choices, blank=True)
     handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
@@ -486,6 +486,7 @@ class CustomerWarning(CustomerRecord):
                 name="warning_pending_idx",
                 condition=models.Q(status="PENDING"),
             ),
+            models.Index(fields=["-send_time", "-id"], include=["partner"], name="warning_list_idx"),
             models.Index(
                 fields=["customer"], name="warning_customer_pending_idx", condition=models.Q(status="PENDING")
             ),
