@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:customer_pk>/hide/<str:field>/", views.customer_hide, name="hide"),
     path("warnings/", views.warning_list, name="warnings"),
     path("warnings/count/", views.warning_count, name="warning-count"),
+    path("warnings/handleable/", views.warning_handleable, name="warning-handleable"),
     path("warnings/handle/", views.warning_bulk_handle, name="warning-bulk-handle"),
     path("warnings/<int:warning_pk>/", views.warning_detail, name="warning-detail"),
     path("warnings/<int:warning_pk>/handle/", views.warning_handle, name="warning-handle"),

@@ -41,6 +41,7 @@ EXPECTED_STATUS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
     "customers:hide": ((302, 405), (404, 405)),
     "customers:warnings": ((302, 405), (200, 405)),
     "customers:warning-count": ((302, 405), (200, 405)),
+    "customers:warning-handleable": ((302, 405), (200, 405)),
     "customers:warning-bulk-handle": ((405, 302), (405, 302)),  # nothing chosen: back to the inbox
     "customers:warning-detail": ((302, 405), (404, 405)),
     "customers:warning-handle": ((405, 302), (405, 404)),

@@ -56,16 +56,22 @@ LAST = "last"
 DEFERRED_JOIN_OFFSET = 200
 
 
-def window(rows, start: int, stop: int) -> list:
-    """`rows[start:stop]` as a list, in one query that walks only keys up to a deep offset."""
+def window(rows, start: int, stop: int, decorate=None) -> list:
+    """`rows[start:stop]` as a list, in one query that walks only keys up to a deep offset.
+
+    `decorate(queryset)` adds what only the shown rows need (an annotation over a join): it is applied to the
+    rows fetched, never to the key scan, which then reads the list's index alone (an Index Only Scan: a
+    join, even one PostgreSQL removes, rules that out; 4.3 -> 1.7 ms for 10,000 of 1M warnings).
+    """
+    decorate = decorate or (lambda queryset: queryset)
     if (
         start < DEFERRED_JOIN_OFFSET
         or not isinstance(rows, QuerySet)
         or rows.query.distinct
         or rows.query.combinator
     ):
-        return list(rows[start:stop])
-    return list(rows.filter(pk__in=rows.values("pk")[start:stop]))
+        return list((decorate(rows) if isinstance(rows, QuerySet) else rows)[start:stop])
+    return list(decorate(rows).filter(pk__in=rows.values("pk")[start:stop]))
 
 
 class BoundedPage(Page):
@@ -80,6 +86,7 @@ class BoundedPaginator(Paginator):
 
     cap = COUNT_CAP
     capped = False
+    decorate = None  # see window()
 
     @cached_property
     def count(self) -> int:
@@ -108,7 +115,7 @@ class BoundedPaginator(Paginator):
         if not self.capped:
             return self._counted_page(number)
         bottom = (number - 1) * self.per_page
-        rows = window(self.object_list, bottom, bottom + self.per_page + 1)
+        rows = window(self.object_list, bottom, bottom + self.per_page + 1, self.decorate)
         if not rows:
             raise EmptyPage(self.error_messages["no_results"])
         page = self._get_page(rows[: self.per_page], number, self)
@@ -127,8 +134,8 @@ class BoundedPaginator(Paginator):
         if top + self.orphans >= self.count:
             top = self.count
         if not isinstance(rows, QuerySet) or not rows.ordered or bottom <= self.count // 2:
-            return self._get_page(window(rows, bottom, top), number, self)
-        tail = window(rows.reverse(), self.count - top, self.count - bottom)
+            return self._get_page(window(rows, bottom, top, self.decorate), number, self)
+        tail = window(rows.reverse(), self.count - top, self.count - bottom, self.decorate)
         tail.reverse()
         return self._get_page(tail, number, self)
 
@@ -137,15 +144,23 @@ class BoundedPaginator(Paginator):
 
 
 def paginate(
-    request, rows, *, size: int | None = None, count: int | None = None, cap: int | None = None
+    request,
+    rows,
+    *,
+    size: int | None = None,
+    count: int | None = None,
+    cap: int | None = None,
+    decorate=None,
 ) -> Page:
     """One page of rows; a page number that is not a number or out of range gives the nearest page.
 
     The rows are counted up to COUNT_CAP, or `cap` (see BoundedPaginator); `?page=last` counts them exactly
     and gives the last page. `count`, when the caller already knows how many rows there are (a maintained
-    counter), spares the paginator its COUNT altogether.
+    counter), spares the paginator its COUNT altogether. `decorate(queryset)`: annotations only the page's
+    rows need, left out of the counts and the key scans (see window()).
     """
     paginator = BoundedPaginator(rows, size or per_page(request))
+    paginator.decorate = decorate
     if cap is not None:
         paginator.cap = cap
     number = request.GET.get("page")
