@@ -177,11 +177,11 @@ def customer_detail(request: StaffRequest, customer_pk: int):
         )
     context = {
         "customer": customer,
-        "warnings": customer.warnings.select_related("handler")[:20],
-        "events": customer.events.select_related("initiated_by")[:20],
+        "warnings": list(customer.warnings.select_related("handler")[:20]),
+        "events": list(customer.events.select_related("initiated_by")[:20]),
         "assign_form": assign_form,
     }
-    return render_page(request, "customers/customer_detail.html", context)
+    return render_page(request, "customers/customer_detail.html", context, partial="detail", cached=True)
 
 
 @require_POST

@@ -92,3 +92,16 @@ def test_with_the_setting_at_0_nothing_is_cached(client_for, ra_admin, make_cust
 
     client_keys = cache._cache.get_client().scan_iter(match=cache.make_key("fragment:*"))
     assert list(client_keys) == []
+
+
+def test_the_customer_page_is_cached_the_same_way(client_for, ra_admin, make_customer, make_warning):
+    customer = make_customer("ra", label="before")
+    client = client_for(ra_admin)
+    url = reverse("customers:detail", args=[customer.pk])
+    assert "before" in client.get(url, headers=EN).content.decode()
+    make_warning(customer, title="a new warning")
+    customer.label = "after"
+    customer.save()
+    page = client.get(url, headers=EN).content.decode()
+    assert "after" in page and "before" not in page
+    assert "a new warning" in page  # and the warning that arrived meanwhile
