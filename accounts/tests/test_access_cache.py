@@ -74,3 +74,13 @@ def test_without_the_cache_permissions_come_from_the_database(ra_admin, settings
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
     user = PortalBackend().get_user(ra_admin.pk)
     assert user.role == ROLE_ADMIN and user.has_perm("customers.assign_account_manager")
+
+
+def test_the_cached_header_follows_the_role_and_the_page(client_for, ra_admin):
+    client = client_for(ra_admin)
+    dashboard = reverse("portal:dashboard")
+    assert AUDIT in client.get(dashboard).content.decode()  # the user menu offers the audit log
+    assert 'aria-current="page"' in client.get(LIST).content.decode()  # the active entry follows the page
+    ra_admin.groups.set([Group.objects.get(name=ROLE_VIEWER)])
+    page = client.get(dashboard, headers={"Accept-Language": "en"}).content.decode()
+    assert AUDIT not in page and '<span class="role badge">Viewer</span>' in page
