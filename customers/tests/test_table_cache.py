@@ -105,3 +105,16 @@ def test_the_customer_page_is_cached_the_same_way(client_for, ra_admin, make_cus
     page = client.get(url, headers=EN).content.decode()
     assert "after" in page and "before" not in page
     assert "a new warning" in page  # and the warning that arrived meanwhile
+
+
+def test_a_value_the_fingerprint_does_not_know_is_logged_and_the_page_still_renders(
+    rf, ra_admin, caplog, settings
+):
+    from accounts.backends import PortalBackend
+
+    request = rf.get("/anything/")
+    request.user = PortalBackend().get_user(ra_admin.pk)
+    with caplog.at_level("ERROR", logger="portal.lib.fragments"):
+        html = fragments.render_cached(request, "includes/messages.html", {"messages": [], "odd": object()})
+    assert "rendered without the cache" in caplog.text
+    assert isinstance(html, str)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import hashlib
+import logging
 import uuid
 
 from django.conf import settings
@@ -40,6 +41,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django_filters.filterset import BaseFilterSet
+
+logger = logging.getLogger(__name__)
 
 _SCALARS = (
     str,
@@ -128,9 +131,18 @@ def _key(request, template: str, context: dict) -> str | None:
 
 
 def render_cached(request, template: str, context: dict) -> str:
-    """`render_to_string(template, context)`, from the cache when the same content was rendered before."""
+    """`render_to_string(template, context)`, from the cache when the same content was rendered before.
+
+    A context value fingerprint() does not know is a programming error: it is logged (with the type to teach
+    it), and the fragment is rendered without the cache rather than failing the page.
+    """
     seconds = settings.FRAGMENT_CACHE_SECONDS
-    key = _key(request, template, context) if seconds else None
+    key = None
+    if seconds:
+        try:
+            key = _key(request, template, context)
+        except TypeError:
+            logger.exception("Fragment %s rendered without the cache", template)
     if key is not None:
         html = cache.get(key)
         if html is not None:
