@@ -19,6 +19,7 @@ from customers.services import (
     eligible_account_managers,
     normalize_search,
 )
+from portal.lib import lists
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -125,7 +126,7 @@ def whole_value(label) -> django_filters.CharFilter:
     )
 
 
-class CustomerFilter(PersonalSearch, django_filters.FilterSet):
+class CustomerFilter(PersonalSearch, lists.FilterSet):
     name = whole_value(_("Customer name"))
     account_name = whole_value(_("Account name"))
     phone = whole_value(_("Mobile phone"))
@@ -168,7 +169,7 @@ class CustomerFilter(PersonalSearch, django_filters.FilterSet):
         self.filters["account_manager"].queryset = staff_of(user)
 
 
-class WarningFilter(PersonalSearch, django_filters.FilterSet):
+class WarningFilter(PersonalSearch, lists.FilterSet):
     scene = django_filters.CharFilter(label=_("Scene name"), field_name="scene_name", lookup_expr="icontains")
     category = django_filters.ChoiceFilter(label=_("Category"), choices=CustomerWarning.Category.choices)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=CustomerWarning.Status.choices)

@@ -118,3 +118,19 @@ def test_a_value_the_fingerprint_does_not_know_is_logged_and_the_page_still_rend
         html = fragments.render_cached(request, "includes/messages.html", {"messages": [], "odd": object()})
     assert "rendered without the cache" in caplog.text
     assert isinstance(html, str)
+
+
+def test_each_request_s_filterset_has_its_own_filters(ra_admin, rb_admin):
+    """lists.FilterSet copies the declared filters shallowly: nothing a request sets may reach another."""
+    from customers.filters import CustomerFilter
+    from customers.models import Customer
+
+    mine = CustomerFilter(None, queryset=Customer.objects.none(), user=ra_admin)
+    theirs = CustomerFilter(None, queryset=Customer.objects.none(), user=rb_admin)
+    assert mine.filters["account_manager"] is not theirs.filters["account_manager"]
+    assert str(mine.filters["account_manager"].queryset.query) != str(
+        theirs.filters["account_manager"].queryset.query
+    )
+    assert mine.filters["name"].filter.f.parent is mine  # a method filter runs on its own filterset
+    assert theirs.filters["name"].filter.f.parent is theirs
+    assert getattr(CustomerFilter.base_filters["name"], "parent", None) is None  # the declared ones untouched

@@ -9,9 +9,13 @@ A list view reads:
 
 from __future__ import annotations
 
+import copy
+
+import django_filters
 from django.contrib import messages
 from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import QuerySet
+from django.http import QueryDict
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 
@@ -26,6 +30,36 @@ def per_page(request, default: int = DEFAULT_PER_PAGE) -> int:
     except (TypeError, ValueError):
         return default
     return value if value in PER_PAGE_CHOICES else default
+
+
+class FilterSet(django_filters.FilterSet):
+    """django-filter's FilterSet, with each request's filters copied shallowly instead of deeply.
+
+    django-filter deep-copies every declared filter for each request (their widgets, lazy labels, choices):
+    ~1 ms of a list request's ~10 at 100,000 customers. Here each request still gets its own filter objects,
+    so what a request sets on them (`parent`, `model`, a per-user `queryset`, the bound `method`) stays its
+    own; they share only
+    `extra`'s contents, which no request changes (a filter builds its form field from a copy of `extra`, and
+    a form field deep-copies its widget).
+    """
+
+    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
+        if queryset is None:
+            queryset = self._meta.model._default_manager.all()
+        self.is_bound = data is not None
+        self.data = data or QueryDict()
+        self.queryset = queryset
+        self.request = request
+        self.form_prefix = prefix
+        self.filters = {}
+        for name, declared in self.base_filters.items():
+            filter_ = copy.copy(declared)
+            filter_.extra = dict(declared.extra)
+            filter_.__dict__.pop("_field", None)  # built per request from this copy
+            filter_.method = declared.method  # a method filter's callable is bound to its own filter
+            filter_.model = queryset.model
+            filter_.parent = self
+            self.filters[name] = filter_
 
 
 def filtered(request, filterset):
