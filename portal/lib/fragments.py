@@ -98,15 +98,23 @@ def fingerprint(value):
     )
 
 
+_PLAIN = frozenset(_SCALARS)
+
+
 def _model(obj: Model):
-    """Every loaded field and annotation of a row, and of each row joined to it (select_related)."""
+    """Every loaded field and annotation of a row, and of each row joined to it (select_related).
+
+    In the order the query loaded them (the same query loads them in the same order): a different order
+    could only make a different key, never a stale entry. Plain values are taken as they are (hot: a list's
+    key covers ~1,500 of them).
+    """
     fields = tuple(
-        (name, fingerprint(value))
-        for name, value in sorted(obj.__dict__.items())
-        if not name.startswith("_") and name != "pk"
+        (name, value if type(value) in _PLAIN else fingerprint(value))
+        for name, value in obj.__dict__.items()
+        if name[0] != "_"
     )
     related = tuple(
-        (name, None if rel is None else _model(rel)) for name, rel in sorted(obj._state.fields_cache.items())
+        (name, None if rel is None else _model(rel)) for name, rel in obj._state.fields_cache.items()
     )
     return (obj._meta.label_lower, fields, related)
 
