@@ -425,6 +425,18 @@ def warning_handle(request: StaffRequest, warning_pk: int):
     return response
 
 
+def _handleable_ids(user, rows):
+    """The ids of `rows` the user may handle, at most one more than a bulk request may handle.
+
+    Bounded: one request handles at most BULK_HANDLE_MAX, so an exact count beyond it (a scan of every
+    matching warning, 0.6 s at 1M) would only say "narrow the filters" more precisely. Filtering by the rule
+    itself (CustomerWarningQuerySet.handleable_by), in no particular order, lets the planner walk the pending
+    warnings' index (1.25 ms at 1M; ordered by id, 3.7 ms). Beyond the bound nothing is handled, so which
+    ids fill it does not matter.
+    """
+    return rows.handleable_by(user).order_by().values_list("pk", flat=True)[: services.BULK_HANDLE_MAX + 1]
+
+
 def _bulk_targets(request, form) -> list[int] | None:
     """The ids to handle: the ticked rows, or (select all) every warning the list's filters match that the
     user may handle. None (with a message) when the filters are not understood."""
@@ -436,11 +448,7 @@ def _bulk_targets(request, form) -> list[int] | None:
     if filterset.is_bound and not filterset.is_valid():
         messages.error(request, _("The list's filters were not understood; nothing was handled."))
         return None
-    return list(
-        filterset.qs.handleable_by(user)
-        .order_by("pk")
-        .values_list("pk", flat=True)[: services.BULK_HANDLE_MAX + 1]
-    )
+    return list(_handleable_ids(user, filterset.qs))
 
 
 @require_POST
@@ -456,6 +464,13 @@ def warning_bulk_handle(request: StaffRequest):
     ids = _bulk_targets(request, form)
     if ids is None:
         return done(request, next_url)
+    if len(ids) > services.BULK_HANDLE_MAX:  # asked for or confirmed: nothing beyond the bound is handled
+        messages.error(
+            request,
+            _("At most %(max)d warnings can be handled at once; narrow the filters.")
+            % {"max": services.BULK_HANDLE_MAX},
+        )
+        return done(request, next_url)
     if not form.cleaned_data["confirmed"]:
         handleable = list(
             CustomerWarning.objects.handleable_by(request.user)
@@ -464,13 +479,6 @@ def warning_bulk_handle(request: StaffRequest):
         )
         if not handleable:
             messages.error(request, _("None of the selected warnings can be handled by you now."))
-            return done(request, next_url)
-        if len(handleable) > services.BULK_HANDLE_MAX:
-            messages.error(
-                request,
-                _("At most %(max)d warnings can be handled at once; narrow the filters.")
-                % {"max": services.BULK_HANDLE_MAX},
-            )
             return done(request, next_url)
         context = {
             "ids": handleable,
@@ -514,16 +522,6 @@ def warning_bulk_handle(request: StaffRequest):
     return done(request, next_url)
 
 
-def _handleable_count(user, rows) -> int:
-    """How many of `rows` the user may handle, counted up to one more than a bulk request may handle.
-
-    Bounded: one request handles at most BULK_HANDLE_MAX, so an exact count beyond it (a scan of every
-    matching warning, 0.6 s at 1M) would only say "narrow the filters" more precisely. The rule itself (not
-    the `handleable` column) lets the planner walk the pending warnings' index.
-    """
-    return rows.handleable_by(user).order_by()[: services.BULK_HANDLE_MAX + 1].count()
-
-
 @require_GET
 @staff_required(perm="customers.handle_warning")
 def warning_handleable(request: StaffRequest):
@@ -533,7 +531,7 @@ def warning_handleable(request: StaffRequest):
     user = request.user
     tab = _warning_tab(user, request.GET.get("tab"))
     rows = lists.filtered(request, _warning_filter(request, request.GET, tab))
-    context = {"handleable_count": _handleable_count(user, rows), "bulk_max": services.BULK_HANDLE_MAX}
+    context = {"handleable_count": _handleable_ids(user, rows).count(), "bulk_max": services.BULK_HANDLE_MAX}
     return render(request, "customers/warning_list.html#select_matching", context)
 
 

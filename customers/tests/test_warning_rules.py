@@ -380,3 +380,14 @@ def test_the_inbox_keeps_an_exact_query_count_at_10_and_100_rows(
     add(90)
     at_100 = measure()
     assert (at_10, at_100) == (INBOX_QUERIES, INBOX_QUERIES)
+
+
+def test_a_confirmed_select_all_beyond_the_bound_handles_nothing(client_for, ra_sales, mine, monkeypatch):
+    """Even posted straight to the confirmation step, more than one request may handle changes nothing."""
+    client = client_for(ra_sales)
+    monkeypatch.setattr(services, "BULK_HANDLE_MAX", 7)  # 8 RESOURCE warnings match
+    query = "tab=handle&category=RESOURCE"
+    data = {"select_all": "1", "query": query, "result": "LOST", "next": INBOX, "confirmed": "1"}
+    assert client.post(BULK, data).status_code == 302
+    assert not CustomerWarning.objects.filter(status="HANDLED").exists()
+    assert not OutboxCommand.objects.exists()
