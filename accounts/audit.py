@@ -78,9 +78,74 @@ ACTIONS: dict[str, Action] = {
         _("was refused a search of customers by %(field_labels)s for %(query)s (too many in a short time)"),
     ),
     "customer_export": Action(_("Customer list exported"), _("exported %(rows)s customers (masked)")),
+    "association_export": Action(
+        _("Association records exported"), _("exported %(rows)s association records (masked)")
+    ),
     "customer_account_manager_assigned": Action(_("Account manager assigned"), _account_manager_message),
     "warning_handled": Action(_("Warning handled"), _("handled the warning: %(result_label)s")),
     "warning_push_failed": Action(_("Handling not accepted"), _("did not accept the handling: %(error)s")),
+    "reconciliation_explained": Action(
+        _("Reconciliation difference explained"), _("explained the difference of %(trans_id)s: %(note)s")
+    ),
+    "adjustment_approved": Action(_("Adjustment approved"), _("approved %(object)s (¥%(amount)s)")),
+    "adjustment_rejected": Action(
+        _("Adjustment rejected"), _("rejected %(object)s (¥%(amount)s): %(reason)s")
+    ),
+    "approval_threshold_changed": Action(
+        _("Approval threshold changed"), _("set the approval threshold of adjustments to %(threshold)s")
+    ),
+    "adjustment_requested": Action(
+        _("Adjustment requested"), _("asked to %(kind_label)s ¥%(amount)s for %(object)s")
+    ),
+    # discounts and dedicated offers (issue 10)
+    "partner_discount_set": Action(
+        _("Discount set"),
+        _("set the discount of %(object)s to %(rate)s (%(effective_time)s to %(expire_time)s)"),
+    ),
+    "partner_discount_refused": Action(
+        _("Discount not accepted"), _("did not accept the discount of %(object)s: %(error)s")
+    ),
+    "partner_discount_export": Action(
+        _("Partner discounts exported"), _("exported %(rows)s partner discounts (masked)")
+    ),
+    "dedicated_offer_created": Action(
+        _("Dedicated offer created"), _("created the dedicated offer %(name)s")
+    ),
+    "dedicated_offer_invalidated": Action(
+        _("Dedicated offer invalidated"),
+        _("asked to invalidate the dedicated offer %(object)s: %(reason)s"),
+    ),
+    "dedicated_offer_push_failed": Action(
+        _("Dedicated offer change not accepted"), _("did not accept the change of %(object)s: %(error)s")
+    ),
+    # association requests (issue 8)
+    "association_request_filed": Action(
+        _("Association request filed"), _("asked the customer to confirm: %(kind_label)s (%(object)s)")
+    ),
+    "association_request_filed_by_customer": Action(
+        _("Disassociation requested by the customer"), _("the customer asked to disassociate (%(object)s)")
+    ),
+    "association_request_agreed": Action(
+        _("Customer agreed"), _("the customer agreed: %(kind_label)s (%(object)s)")
+    ),
+    "association_request_rejected_by_customer": Action(
+        _("Customer rejected"), _("the customer rejected: %(kind_label)s (%(object)s)")
+    ),
+    "association_request_approved": Action(
+        _("Disassociation approved"), _("approved the customer's disassociation request (%(object)s)")
+    ),
+    "association_request_rejected": Action(
+        _("Disassociation rejected"), _("rejected the customer's disassociation request (%(object)s)")
+    ),
+    "association_request_withdrawn": Action(_("Request withdrawn"), _("withdrew %(object)s")),
+    "association_request_reminded": Action(_("Reminder sent"), _("reminded the customer of %(object)s")),
+    "association_request_expired": Action(_("Request expired"), _("%(object)s expired undecided")),
+    "association_request_applied": Action(
+        _("Association change applied"), _("the cloud platform applied %(object)s")
+    ),
+    "association_request_failed": Action(
+        _("Association change refused"), _("the cloud platform refused %(object)s: %(error)s")
+    ),
 }
 
 

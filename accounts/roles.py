@@ -23,11 +23,33 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.view_customerwarning",
         "customers.handle_warning",
         "customers.view_all_warnings",
+        # association requests (issue 8): switching and disassociating are the admins' alone
+        "customers.view_associationrequest",
+        "customers.change_associationrequest",
+        # discounts (issue 10)
+        "billing.view_partnerdiscount",
+        "billing.change_partnerdiscount",
+        "billing.view_commercialdiscount",
+        "billing.view_dedicatedoffer",
+        "billing.add_dedicatedoffer",
+        "billing.invalidate_dedicatedoffer",
+        "billing.view_adjustment",
+        "billing.add_adjustment",
+        "billing.add_reconciliationnote",
     ],
     ROLE_FINANCE: [
         "customers.view_customer",
         "customers.reveal_customer",
         "customers.export_customer",
+        # discounts (issue 10)
+        "billing.view_partnerdiscount",
+        "billing.change_partnerdiscount",
+        "billing.view_commercialdiscount",
+        "billing.view_dedicatedoffer",
+        "billing.add_dedicatedoffer",
+        "billing.invalidate_dedicatedoffer",
+        "billing.view_adjustment",
+        "billing.add_adjustment",
     ],
     ROLE_SALES: [
         "customers.view_customer",
@@ -35,6 +57,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.export_customer",
         "customers.view_customerwarning",
         "customers.handle_warning",
+        # discounts (issue 10)
+        "billing.view_partnerdiscount",
+        "billing.view_commercialdiscount",
+        "billing.view_dedicatedoffer",
     ],
     ROLE_VIEWER: [
         "customers.view_customer",

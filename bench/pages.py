@@ -59,8 +59,15 @@ PAGES: list[Page] = [
     Page("warnings_deep", "/customers/warnings/?tab=all&page={warning_deep_page}"),
     Page("warning_count", "/customers/warnings/count/"),
     Page("associations", "/customers/associations/"),
+    Page("associations_filtered", "/customers/associations/?operation=DISASSOCIATE&occurred_from={month}"),
+    Page("associations_deep", "/customers/associations/?page={association_deep_page}"),
+    Page("association_requests", "/customers/requests/"),
     Page("adjustments", "/billing/adjustments/"),
+    Page("discounts_partner", "/billing/discounts/"),
+    Page("discounts_commercial", "/billing/discounts/commercial/"),
+    Page("discounts_offers", "/billing/discounts/offers/"),
     Page("dashboard", "/"),
+    Page("dashboard_all_resellers", "/?partner=resellers"),
 ]
 
 
@@ -121,6 +128,18 @@ def warnings(user) -> dict:
     deep, _last = _pages(rows.count())
     newest = rows.order_by("-send_time", "-pk").values_list("category", flat=True).first()
     return {"warning_deep_page": deep, "warning_category": newest}
+
+
+@fact
+def associations(user) -> dict:
+    from django.utils import timezone
+
+    from customers.models import AssociationEvent
+
+    # Counted up to the list's cap: the deep page exists whatever the size (the list is bounded too).
+    count = AssociationEvent.objects.for_user(user).order_by().values("pk")[:10_001].count()
+    deep, _last = _pages(count)
+    return {"association_deep_page": deep, "month": timezone.localdate().replace(day=1).isoformat()}
 
 
 def compute_facts(user) -> dict:

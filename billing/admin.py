@@ -2,11 +2,15 @@ from django.contrib import admin
 
 from billing.models import (
     Adjustment,
+    AdjustmentBatch,
     AdjustRecord,
+    ApprovalPolicy,
     CommercialDiscount,
     CustomerAccount,
     DedicatedOffer,
     PartnerAccount,
+    PartnerDiscount,
+    ReconciliationNote,
 )
 from portal.lib.admin import CUSTOMER, MaskedAdminMixin, MirroredAdmin, ReadOnlyAdmin, masked_customer
 
@@ -92,4 +96,51 @@ class DedicatedOfferAdmin(MirroredAdmin):
     list_filter = ["status", "partner"]
     search_fields = ["name", "=offer_id", "=customer_account_name"]
     list_select_related = ["partner"]
-    masked_fields = {"customer_account_name": "account_name"}
+    masked_fields = {"customer_account_name": "account_name", "customer": CUSTOMER}
+
+
+@admin.register(PartnerDiscount)
+class PartnerDiscountAdmin(MaskedAdminMixin, ReadOnlyAdmin):
+    """Partner-granted discounts set in the portal; changes go through the portal and the outbox."""
+
+    list_display = [
+        "customer",
+        "partner",
+        "rate",
+        "effective_time",
+        "expire_time",
+        "push_status",
+        "updated_at",
+    ]
+    list_filter = ["push_status", "partner"]
+    search_fields = ["=customer__customer_id"]
+    list_select_related = ["partner", "customer"]
+    masked_fields = {"customer": CUSTOMER}
+
+
+@admin.register(AdjustmentBatch)
+class AdjustmentBatchAdmin(ReadOnlyAdmin):
+    """Batch allocations and reclaims; each row's adjustment is in the ledger above. Rows name customers by
+    their upstream id only (no personal data)."""
+
+    list_display = ["created_at", "partner", "kind", "status", "requested_by", "finished_at"]
+    list_filter = ["status", "kind", "partner"]
+    list_select_related = ["partner", "requested_by"]
+
+
+@admin.register(ReconciliationNote)
+class ReconciliationNoteAdmin(ReadOnlyAdmin):
+    """Explanations of reconciliation differences, written by partner admins (and audited)."""
+
+    list_display = ["explained_at", "partner", "trans_id", "explained_by"]
+    list_filter = ["partner"]
+    search_fields = ["=trans_id"]
+    list_select_related = ["partner", "explained_by"]
+
+
+@admin.register(ApprovalPolicy)
+class ApprovalPolicyAdmin(ReadOnlyAdmin):
+    """Each partner's maker-checker threshold, set on the portal's billing settings page."""
+
+    list_display = ["partner", "approval_threshold", "updated_at"]
+    list_select_related = ["partner"]

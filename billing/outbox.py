@@ -1,4 +1,4 @@
-"""Outbox handlers of the billing app: allocations and reclaims pushed to the upstream.
+"""Outbox handlers of the billing app: allocations and reclaims, partner discounts and dedicated offers.
 
 The upstream's allocate/reclaim APIs take no idempotency key, so every kind here is serial (one in flight per
 partner whose money moves) and, for customers, reconciles an unknown outcome against the adjust records
@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from django.db.models import F
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
+from accounts import audit
 from billing import services
-from billing.models import Adjustment, AdjustRecord, CustomerAccount, PartnerAccount
+from billing.models import Adjustment, AdjustRecord, CustomerAccount, DedicatedOffer, PartnerAccount
 from customers.models import Customer
-from portal.lib.money import parse_money
-from upstream.outbox import Handler, reconcile_since, register_handler
+from portal.lib.money import parse_decimal, parse_money
+from upstream.errors import OutcomeUnknown, UpstreamError
+from upstream.outbox import Handler, is_transient, reconcile_since, register_handler
 from upstream.types import AdjustRecord as UpstreamAdjustRecord
 
 RESELLER_SCENE = "INDIRECT_PARTNER"  # apply_scene of a distributor ↔ reseller record
@@ -106,7 +109,12 @@ def on_success(command, result: dict) -> None:
 
 def on_failure(command, error: Exception) -> None:
     adjustment = _adjustment(command, lock=True)
-    adjustment.mark_failed(getattr(error, "message", None) or str(error))
+    # Stored as "CODE: upstream text", so that pages say it in their reader's language (error_display).
+    code = getattr(error, "error_code", None)
+    if code:
+        adjustment.mark_failed(f"{code}: {getattr(error, 'error_msg', None) or ''}".rstrip(": "))
+    else:
+        adjustment.mark_failed(getattr(error, "message", None) or str(error))
 
 
 # --- reconcile ----------------------------------------------------------------------------------------------
@@ -226,5 +234,220 @@ RECLAIM_RESELLER = register_handler(
         reconcile_proves_absence=False,
         serial=True,
         operator_result=("transaction_id",),
+    )
+)
+
+
+# --- discounts and dedicated offers -------------------------------------------------------------------------
+#
+# None of these moves money, so they are not serial. Each reads the upstream's state before anything is
+# resent (and when a send is refused): a discount already at the requested values, an offer of that name
+# already created, an offer already invalidated are successes, whoever's call got them there.
+
+
+def _same_time(a, b) -> bool:
+    return a is not None and b is not None and abs((a - b).total_seconds()) < 1
+
+
+def _discount_applied(client, command) -> dict | None:
+    p = command.payload
+    current = client.get_partner_discount(p["customer_id"], indirect_partner_id=p.get("indirect_partner_id"))
+    if (
+        current is not None
+        and current.discount == parse_decimal(p["discount"])
+        and _same_time(current.effective_time, parse_datetime(p["effective_time"]))
+        and _same_time(current.expire_time, parse_datetime(p["expire_time"]))
+    ):
+        return {"customer_id": p["customer_id"], "discount": p["discount"], "reconciled": True}
+    return None
+
+
+def send_set_discount(client, command) -> dict:
+    p = command.payload
+    try:
+        client.set_partner_discount(
+            p["customer_id"],
+            p["discount"],
+            effective_time=parse_datetime(p["effective_time"]),
+            expire_time=parse_datetime(p["expire_time"]),
+            indirect_partner_id=p.get("indirect_partner_id"),
+        )
+    except UpstreamError as exc:
+        if isinstance(exc, OutcomeUnknown) or is_transient(exc):
+            raise
+        found = _refused_but_applied(client, command, _discount_applied)
+        if found is None:
+            raise
+        return found
+    return {"customer_id": p["customer_id"], "discount": p["discount"]}
+
+
+def _refused_but_applied(client, command, lookup) -> dict | None:
+    """After a refusal: the upstream may already be in the requested state (then it is success)."""
+    try:
+        return lookup(client, command)
+    except UpstreamError:
+        return None
+
+
+def discount_success(command, result: dict) -> None:
+    services.apply_discount_success(command.payload)
+
+
+def discount_failure(command, error: Exception) -> None:
+    services.apply_discount_failure(command.payload, getattr(error, "message", None) or str(error))
+
+
+def _upstream_offer(client, command, *, name: str | None = None, offer_id: str | None = None):
+    p = command.payload
+    offers = client.iter_all(
+        client.list_dedicated_offers,
+        customer_id=p.get("customer_id") or None,
+        indirect_partner_id=p.get("indirect_partner_id"),
+    )
+    for offer in offers:
+        if (offer_id and offer.offer_id == offer_id) or (name and offer.name == name):
+            return offer
+    return None
+
+
+def _offer_created(client, command) -> dict | None:
+    """The offer of this name, if the upstream has it for the same customer account."""
+    p = command.payload
+    offer = _upstream_offer(client, command, name=p["name"])
+    if offer is not None and offer.customer_account_name == p["customer_account_name"]:
+        return {"offer_id": offer.offer_id, "reconciled": True}
+    return None
+
+
+def send_create_offer(client, command) -> dict:
+    p = command.payload
+    try:
+        created = client.create_dedicated_offer(
+            name=p["name"],
+            customer_account_name=p["customer_account_name"],
+            product_ids=p["product_ids"],
+            effective_time=parse_datetime(p["effective_time"]),
+            expire_time=parse_datetime(p["expire_time"]),
+            indirect_partner_id=p.get("indirect_partner_id"),
+        )
+    except UpstreamError as exc:
+        if isinstance(exc, OutcomeUnknown) or is_transient(exc):
+            raise
+        found = _refused_but_applied(client, command, _offer_created)
+        if found is None:
+            raise
+        return found
+    return {"offer_id": created.offer_id}
+
+
+def _offer(command) -> DedicatedOffer | None:
+    pk = command.object_id or command.payload.get("offer_pk")
+    return (
+        DedicatedOffer.objects.select_for_update(of=("self",)).select_related("partner").filter(pk=pk).first()
+    )
+
+
+def offer_created(command, result: dict) -> None:
+    offer = _offer(command)
+    if offer is None:
+        return
+    if offer.status == DedicatedOffer.Status.CREATING:
+        offer.mark_created(result["offer_id"])
+    elif not offer.offer_id:  # the sync found it by name first; only the id was missing
+        DedicatedOffer.objects.filter(pk=offer.pk).update(offer_id=result["offer_id"])
+
+
+def offer_create_failed(command, error: Exception) -> None:
+    offer = _offer(command)
+    message = getattr(error, "message", None) or str(error)
+    if offer is not None and offer.status == DedicatedOffer.Status.CREATING:
+        offer.mark_create_failed(message)
+        audit.record(
+            "dedicated_offer_push_failed",
+            partner=offer.partner,
+            target=offer,
+            target_label=offer.name,
+            summary=f"{offer.name}: {message}"[:200],
+            data={"error": message},
+        )
+
+
+def _offer_invalidated(client, command) -> dict | None:
+    offer = _upstream_offer(client, command, offer_id=command.payload["offer_id"])
+    if offer is not None and offer.status == "INVALIDATED":
+        return {"offer_id": offer.offer_id, "status": offer.status, "reconciled": True}
+    return None
+
+
+def send_invalidate_offer(client, command) -> dict:
+    p = command.payload
+    try:
+        client.invalidate_dedicated_offer(
+            p["offer_id"], reason=p["reason"], indirect_partner_id=p.get("indirect_partner_id")
+        )
+    except UpstreamError as exc:
+        if isinstance(exc, OutcomeUnknown) or is_transient(exc):
+            raise
+        found = _refused_but_applied(client, command, _offer_invalidated)
+        if found is None:
+            raise
+        return found
+    return {"offer_id": p["offer_id"], "status": "INVALIDATED"}
+
+
+def offer_invalidated(command, result: dict) -> None:
+    offer = _offer(command)
+    if offer is None:
+        return
+    if offer.status == DedicatedOffer.Status.ACTIVE:
+        offer.mark_invalidated()
+    elif offer.status == DedicatedOffer.Status.EXPIRED:
+        # The expiry task got there first, but the upstream confirmed the invalidation: that is what it is.
+        DedicatedOffer.objects.filter(pk=offer.pk).update(
+            status=DedicatedOffer.Status.INVALIDATED, updated_at=timezone.now()
+        )
+
+
+def offer_invalidate_failed(command, error: Exception) -> None:
+    offer = _offer(command)
+    message = getattr(error, "message", None) or str(error)
+    if offer is not None and offer.is_invalidating:
+        offer.invalidation_refused(message)
+        audit.record(
+            "dedicated_offer_push_failed",
+            partner=offer.partner,
+            target=offer,
+            target_label=offer.name,
+            summary=f"{offer.name}: {message}"[:200],
+            data={"error": message},
+        )
+
+
+SET_DISCOUNT = register_handler(
+    Handler(
+        kind=services.SET_DISCOUNT,
+        send=send_set_discount,
+        on_success=discount_success,
+        on_failure=discount_failure,
+        reconcile=_discount_applied,
+    )
+)
+CREATE_OFFER = register_handler(
+    Handler(
+        kind=services.CREATE_OFFER,
+        send=send_create_offer,
+        on_success=offer_created,
+        on_failure=offer_create_failed,
+        reconcile=_offer_created,
+    )
+)
+INVALIDATE_OFFER = register_handler(
+    Handler(
+        kind=services.INVALIDATE_OFFER,
+        send=send_invalidate_offer,
+        on_success=offer_invalidated,
+        on_failure=offer_invalidate_failed,
+        reconcile=_offer_invalidated,
     )
 )

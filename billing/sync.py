@@ -11,6 +11,7 @@ from accounts.services import upstream_scopes
 from billing.models import AdjustRecord, CommercialDiscount, CustomerAccount, DedicatedOffer, PartnerAccount
 from customers.models import AssociationType, Customer
 from customers.sync import customer_ids_by_upstream_id, scope_partner_id
+from portal.lib.text import db_text
 from upstream.sync import Dataset, SyncContext, paginate_scope, register
 from upstream.upsert import bulk_upsert
 
@@ -199,17 +200,49 @@ def fetch_dedicated_offers(ctx: SyncContext):
 
 
 def apply_dedicated_offers(ctx: SyncContext, items) -> tuple[int, int]:
+    """Upsert a page of offers by offer_id.
+
+    An offer the portal asked for has no offer_id until the outbox records the upstream's answer: a page that
+    brings it first names it, so it is matched by name (unique per partner) and given its id here, instead of
+    becoming a second row. An ACTIVE offer past its expiry time is EXPIRED (as the beat task makes it), so the
+    sync never brings an expired offer back to life.
+    """
     partner_id = scope_partner_id(ctx)
+    now = timezone.now()
+    # Upstream text is untrusted (a NUL byte cannot even be a query parameter): compared as it is stored.
+    creating = dict(
+        DedicatedOffer.objects.filter(
+            partner_id=partner_id, offer_id__isnull=True, name__in=[db_text(o.name) for o in items]
+        )
+        .exclude(status=DedicatedOffer.Status.CREATE_FAILED)
+        .values_list("name", "pk")
+    )
+    for offer in items:
+        if db_text(offer.name) in creating and offer.offer_id:
+            DedicatedOffer.objects.filter(pk=creating[db_text(offer.name)], offer_id__isnull=True).update(
+                offer_id=db_text(offer.offer_id)
+            )
+    customers = dict(
+        Customer.objects.filter(
+            partner_id=partner_id,
+            account_name__in={db_text(o.customer_account_name) for o in items} - {""},
+        ).values_list("account_name", "id")
+    )
     rows = [
         {
             "offer_id": o.offer_id,
             "partner_id": partner_id,
             "name": o.name,
+            "customer_id": customers.get(db_text(o.customer_account_name)),
             "customer_account_name": o.customer_account_name or "",
             "product_ids": list(o.product_ids),
             "effective_time": o.effective_time,
             "expire_time": o.expire_time,
-            "status": o.status,
+            "status": (
+                DedicatedOffer.Status.EXPIRED
+                if o.status == DedicatedOffer.Status.ACTIVE and o.expire_time and o.expire_time <= now
+                else o.status
+            ),
         }
         for o in items
     ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from customers.models import AssociationEvent, Customer, CustomerWarning
-from portal.lib.admin import CUSTOMER, MirroredAdmin, masked_customer
+from customers.models import AssociationEvent, AssociationRequest, Customer, CustomerWarning
+from portal.lib.admin import CUSTOMER, MaskedAdminMixin, MirroredAdmin, ReadOnlyAdmin, masked_customer
 
 
 @admin.register(Customer)
@@ -58,3 +58,15 @@ class WarningAdmin(MirroredAdmin):
 
     def object_label(self, obj) -> str:
         return obj.masked_title
+
+
+@admin.register(AssociationRequest)
+class AssociationRequestAdmin(MaskedAdminMixin, ReadOnlyAdmin):
+    """Switch and disassociation requests: view only (their state changes through the portal's services)."""
+
+    list_display = ("created_at", "kind", "direction", "status", "customer", "partner", "expires_at")
+    list_filter = ("status", "kind", "direction", "partner")
+    list_select_related = ("partner", "customer")
+    search_fields = ("=customer__customer_id", "=record_id")
+    exclude = ("token_nonce",)
+    masked_fields = {"customer": CUSTOMER}

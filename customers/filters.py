@@ -12,7 +12,13 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from customers.models import AssociationType, Customer, CustomerWarning
+from customers.models import (
+    AssociationEvent,
+    AssociationRequest,
+    AssociationType,
+    Customer,
+    CustomerWarning,
+)
 from customers.services import (
     ServiceError,
     allow_personal_search,
@@ -217,3 +223,139 @@ class WarningFilter(PersonalSearch, lists.FilterSet):
         return self.personal(
             queryset, value, ("name", "account_name"), ("customer__name", "customer__account_name")
         )
+
+
+# --- association records ----------------------------------------------------------------------------------
+
+# The `partner` filter's value for "every reseller of mine" (a distributor's "all resellers combined").
+ALL_RESELLERS = "resellers"
+
+
+def partner_scope_choices(user: User) -> list[tuple[str, str]]:
+    """A distributor's scopes: itself, all its resellers combined, each reseller; nothing for others."""
+    partner = user.partner
+    if partner is None or not partner.is_distributor:
+        return []
+    resellers = list(partner.resellers.order_by("name").values_list("pk", "name"))
+    return [
+        (str(partner.pk), partner.name),
+        (ALL_RESELLERS, str(_("All resellers combined"))),
+        *((str(pk), name) for pk, name in resellers),
+    ]
+
+
+def scope_partner_ids(user: User, value: str) -> list[int] | None:
+    """The partner ids a scope value names for the user, or None when it names none the user may see."""
+    partner = user.partner
+    if partner is None:
+        return None
+    visible = partner.visible_partner_ids()
+    if value == ALL_RESELLERS:
+        return [pk for pk in visible if pk != partner.pk] if partner.is_distributor else None
+    try:
+        pk = int(value)
+    except (TypeError, ValueError):
+        return None
+    return [pk] if pk in visible else None
+
+
+def local_day_start(day):
+    """The instant a calendar day starts in the user's time zone (the active one)."""
+    from datetime import datetime, time
+
+    from django.utils import timezone
+
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
+
+
+class AssociationEventFilter(PersonalSearch, lists.FilterSet):
+    """The association records' filters (关联类型, 操作类型, 操作时间, customer, initiator, and a
+    distributor's reseller). Dates are days in the user's time zone, turned into a range of instants so
+    that the (partner, occurred_at) index answers them."""
+
+    partner = django_filters.ChoiceFilter(label=_("Partner"), method="filter_partner", choices=())
+    association_type = django_filters.ChoiceFilter(
+        label=_("Association type"), choices=AssociationType.choices
+    )
+    operation = django_filters.ChoiceFilter(
+        label=_("Operation type"), choices=AssociationEvent.Operation.choices
+    )
+    occurred_from = django_filters.DateFilter(
+        label=_("Operation time from"), method="filter_from", widget=DATE
+    )
+    occurred_to = django_filters.DateFilter(label=_("Operation time to"), method="filter_to", widget=DATE)
+    customer = django_filters.CharFilter(
+        label=_("Customer"),
+        method="filter_customer",
+        widget=forms.TextInput(
+            attrs={
+                "placeholder": _("ID, or whole name"),
+                "title": _("A customer ID, or a whole customer name or account name (counts as a reveal)."),
+            }
+        ),
+    )
+    initiator = django_filters.ChoiceFilter(label=_("Initiator"), choices=AssociationEvent.Initiator.choices)
+
+    class Meta:
+        model = AssociationEvent
+        fields: list[str] = []
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        choices = partner_scope_choices(user)
+        if choices:
+            self.filters["partner"].extra["choices"] = choices
+        else:
+            del self.filters["partner"]
+
+    def filter_partner(self, queryset, _name, value):
+        ids = scope_partner_ids(self.user, value)
+        return queryset.none() if ids is None else queryset.filter(partner_id__in=ids)
+
+    def filter_from(self, queryset, _name, value):
+        return queryset.filter(occurred_at__gte=local_day_start(value))
+
+    def filter_to(self, queryset, _name, value):
+        from datetime import timedelta
+
+        return queryset.filter(occurred_at__lt=local_day_start(value + timedelta(days=1)))
+
+    def filter_customer(self, queryset, _name, value):
+        """A customer ID (free: not personal data), else a whole customer name or account name (metered)."""
+        value = normalize_search(value)
+        if not value:
+            return queryset
+        # Exact: an upstream id is matched as given, on its index (iexact scanned 500,000 events: 360 ms).
+        by_id = queryset.filter(customer_upstream_id=value)
+        if by_id.exists():
+            return by_id
+        # The customers first (their own table), then their events by the customer index: matching the name
+        # through a join walked every event (0.6 s at 500,000 events); this way it is one customer scan.
+        customers = self.personal(
+            Customer.objects.for_user(self.user), value, ("name", "account_name"), ("name", "account_name")
+        )
+        return queryset.filter(customer_id__in=list(customers.values_list("pk", flat=True)[:1000]))
+
+
+class AssociationRequestFilter(lists.FilterSet):
+    """The requests list's filters: status, change, direction, customer ID, filing date."""
+
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=AssociationRequest.Status.choices)
+    kind = django_filters.ChoiceFilter(label=_("Change"), choices=AssociationRequest.Kind.choices)
+    direction = django_filters.ChoiceFilter(
+        label=_("Initiated by"), choices=AssociationRequest.Direction.choices
+    )
+    customer = django_filters.CharFilter(
+        label=_("Customer ID"), field_name="customer__customer_id", lookup_expr="exact"
+    )
+    filed_from = django_filters.DateFilter(
+        label=_("Filed from"), field_name="created_at", lookup_expr="date__gte", widget=DATE
+    )
+    filed_to = django_filters.DateFilter(
+        label=_("Filed to"), field_name="created_at", lookup_expr="date__lte", widget=DATE
+    )
+
+    class Meta:
+        model = AssociationRequest
+        fields: list[str] = []

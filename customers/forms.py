@@ -5,7 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer, CustomerWarning
+from accounts.stepup import StepUpFormMixin
+from customers.models import Customer, CustomerCode, CustomerWarning
 from customers.services import account_manager_choices
 
 REMARK = forms.CharField(
@@ -80,3 +81,112 @@ class AssignAccountManagerForm(forms.Form):
         kwargs.setdefault("initial", {"account_manager": customer.account_manager_id})
         super().__init__(*args, **kwargs)
         self.fields["account_manager"].queryset = account_manager_choices(customer)
+
+
+# --- association requests -----------------------------------------------------------------------------------
+
+
+def _reason_field(required: bool = True, label=None) -> forms.CharField:
+    return forms.CharField(
+        label=label or _("Reason"),
+        required=required,
+        max_length=1000,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": _("Give a reason.")},
+    )
+
+
+def _clean_reason(value: str) -> str:
+    value = " ".join((value or "").split())
+    if not value:
+        raise forms.ValidationError(_("Give a reason."))
+    return value
+
+
+class AssociationRequestForm(StepUpFormMixin, forms.Form):
+    """A partner admin files a switch or disassociation after the dry run (code when step-up is on)."""
+
+    acknowledged = forms.BooleanField(
+        label=_("I have read the above and agree to this operation."),
+        error_messages={"required": _("Tick the box to confirm you read the effects.")},
+    )
+    reason = _reason_field()
+
+    def clean_reason(self):
+        return _clean_reason(self.cleaned_data.get("reason"))
+
+
+class PartnerDecisionForm(StepUpFormMixin, forms.Form):
+    """A partner admin approves or rejects a customer's disassociation request, with a reason."""
+
+    decision = forms.ChoiceField(
+        choices=[("approve", _("Approve")), ("reject", _("Reject"))], widget=forms.HiddenInput
+    )
+    reason = _reason_field()
+
+    def clean_reason(self):
+        return _clean_reason(self.cleaned_data.get("reason"))
+
+
+CODE = forms.CharField(
+    label=_("Verification code"),
+    min_length=6,
+    max_length=6,
+    widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    error_messages={"required": _("Enter the 6-digit code.")},
+)
+
+
+class NoticesForm(forms.Form):
+    """The two notices a customer accepts before agreeing (关联关系切换须知, 客户关联合作伙伴须知)."""
+
+    notice_switch = forms.BooleanField(label=_("I have read the association change notice."), required=False)
+    notice_partner = forms.BooleanField(
+        label=_("I have read the notice on customers associated with partners."), required=False
+    )
+    code = CODE
+
+    def require_notices(self, cleaned):
+        for name in ("notice_switch", "notice_partner"):
+            if not cleaned.get(name):
+                self.add_error(name, _("Tick both notices to agree."))
+
+
+class CustomerDecisionForm(NoticesForm):
+    decision = forms.ChoiceField(choices=[("agree", _("Agree")), ("reject", _("Reject"))])
+    reason = _reason_field(required=False, label=_("Reason (optional)"))
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("decision") == "agree":
+            self.require_notices(cleaned)
+        return cleaned
+
+
+class CustomerUnbindForm(NoticesForm):
+    reason = _reason_field()
+
+    def clean_reason(self):
+        return _clean_reason(self.cleaned_data.get("reason"))
+
+    def clean(self):
+        cleaned = super().clean()
+        self.require_notices(cleaned)
+        return cleaned
+
+
+class CodeChannelForm(forms.Form):
+    channel = forms.ChoiceField(choices=CustomerCode.Channel.choices)
+
+
+class MySignInForm(forms.Form):
+    contact = forms.CharField(
+        label=_("Registered email or mobile phone"),
+        max_length=254,
+        error_messages={"required": _("Enter your registered email or mobile phone.")},
+    )
+
+
+class MyCodeForm(forms.Form):
+    code = CODE

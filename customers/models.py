@@ -296,6 +296,152 @@ class AssociationEvent(CustomerRecord):
         return f"{self.get_operation_display()} {self.customer_upstream_id} {self.occurred_at:%Y-%m-%d}"
 
 
+# The calendar of AssociationDay's days (the trigger in migration 0008 names the same zone). Months in this
+# zone are sums of whole days; months in another zone add the events of the partial days at their edges
+# (portal/dashboard.py), so every user's buckets are exact.
+ROLLUP_ZONE = "Asia/Shanghai"
+
+
+class AssociationDay(models.Model):
+    """One partner's association events of one day (in ROLLUP_ZONE), counted by operation.
+
+    Maintained by database triggers on AssociationEvent (migration 0008): each statement that inserts, deletes
+    or changes events adds its net change per (partner, day), in the writer's transaction, whoever the writer
+    is (the sync's bulk upserts, the portal's association workflow, the admin). Concurrent writers serialise
+    on the day's row, so it always equals a recount (`AssociationDay.recount`, tests: test_associations).
+    The dashboard sums these rows instead of counting 500,000 events.
+    """
+
+    partner = models.ForeignKey(
+        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="+"
+    )
+    day = models.DateField(_("day"))
+    associated = models.IntegerField(_("associations"), default=0)
+    disassociated = models.IntegerField(_("disassociations"), default=0)
+    switched = models.IntegerField(_("switches"), default=0)
+
+    objects = PartnerScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("association events of a day")
+        verbose_name_plural = _("association events by day")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "day"],
+                include=["associated", "disassociated", "switched"],
+                name="association_day_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.day}: +{self.associated} -{self.disassociated} ~{self.switched}"
+
+    @staticmethod
+    def recount(partner_ids) -> dict[tuple[int, object], tuple[int, int, int]]:
+        """(partner id, day) → (associated, disassociated, switched), counted from the events themselves."""
+        import zoneinfo
+
+        from django.db.models.functions import TruncDay
+
+        day = TruncDay("occurred_at", tzinfo=zoneinfo.ZoneInfo(ROLLUP_ZONE))
+        rows = (
+            AssociationEvent.objects.filter(partner_id__in=partner_ids)
+            .order_by()
+            .annotate(d=day)
+            .values("partner_id", "d")
+            .annotate(
+                a=models.Count("pk", filter=models.Q(operation=AssociationEvent.Operation.ASSOCIATE)),
+                u=models.Count("pk", filter=models.Q(operation=AssociationEvent.Operation.DISASSOCIATE)),
+                s=models.Count("pk", filter=models.Q(operation=AssociationEvent.Operation.SWITCH)),
+            )
+        )
+        return {(r["partner_id"], r["d"].date()): (r["a"], r["u"], r["s"]) for r in rows}
+
+
+class CustomerTally(models.Model):
+    """How many associated customers a partner has of one association type, level and label.
+
+    Maintained by a database trigger on Customer (migration 0008), like AssociationDay: each statement that
+    inserts, deletes or changes customers adds its net change per group, so the dashboard's "current
+    customers by type, level and label" sums a few hundred rows instead of scanning 100,000 customers.
+    Only associated customers (disassociated_at IS NULL) count.
+    """
+
+    partner = models.ForeignKey(
+        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="+"
+    )
+    association_type = models.CharField(_("association type"), max_length=1, choices=AssociationType.choices)
+    customer_level = models.CharField(_("customer level"), max_length=8, blank=True)
+    label = models.CharField(_("label"), max_length=200, blank=True)
+    customers = models.IntegerField(_("customers"), default=0)
+
+    objects = PartnerScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("customer count")
+        verbose_name_plural = _("customer counts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "association_type", "customer_level", "label"],
+                include=["customers"],
+                name="customer_tally_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.partner_id} {self.association_type}/{self.customer_level}/{self.label}: {self.customers}"
+        )
+
+    @staticmethod
+    def recount(partner_ids) -> dict[tuple[int, str, str, str], int]:
+        """(partner id, type, level, label) → associated customers, counted from the customers themselves."""
+        rows = (
+            Customer.objects.filter(partner_id__in=partner_ids, disassociated_at__isnull=True)
+            .order_by()
+            .values_list("partner_id", "association_type", "customer_level", "label")
+            .annotate(n=models.Count("pk"))
+        )
+        return {tuple(row[:4]): row[4] for row in rows}
+
+
+class WarningTally(models.Model):
+    """How many pending warnings of one category a partner has: maintained by a database trigger on
+    CustomerWarning (migration 0008), like CustomerTally, for the dashboard's "open warnings by category"
+    (a distributor's resellers' 200,000 pending warnings took 110 ms to count)."""
+
+    partner = models.ForeignKey(
+        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="+"
+    )
+    category = models.CharField(_("category"), max_length=16)
+    pending = models.IntegerField(_("pending"), default=0)
+
+    objects = PartnerScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("pending warning count")
+        verbose_name_plural = _("pending warning counts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "category"], include=["pending"], name="warning_tally_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.category}: {self.pending}"
+
+    @staticmethod
+    def recount(partner_ids) -> dict[tuple[int, str], int]:
+        """(partner id, category) → pending warnings, counted from the warnings themselves."""
+        rows = (
+            CustomerWarning.objects.filter(partner_id__in=partner_ids, status=CustomerWarning.Status.PENDING)
+            .order_by()
+            .values_list("partner_id", "category")
+            .annotate(n=models.Count("pk"))
+        )
+        return {(partner_id, category): n for partner_id, category, n in rows}
+
+
 class WarningStateError(Exception):
     """A warning was asked to make a state change its current state does not allow."""
 
@@ -636,3 +782,269 @@ class CustomerWarning(CustomerRecord):
                 "updated_at",
             ]
         )
+
+
+# --- association requests (switch / disassociation, confirmed by the other side) ----------------------------
+
+
+class AssociationRequestError(Exception):
+    """An association request was asked to make a state change its current state does not allow."""
+
+
+class AssociationRequestQuerySet(PartnerScopedQuerySet):
+    def open(self):
+        return self.filter(status__in=AssociationRequest.OPEN)
+
+    def due_to_expire(self, now=None):
+        """Open requests still waiting for a side to decide whose time is up (`applying` ones never expire:
+        the change is already on its way upstream)."""
+        return self.filter(status__in=AssociationRequest.WAITING, expires_at__lte=now or timezone.now())
+
+
+class AssociationRequest(models.Model):
+    """A switch of association type or a disassociation, which the other side must confirm.
+
+    Filed by the partner (switch or disassociation; the customer confirms on /confirm/<token>/) or by the
+    customer (disassociation, from /my/; a partner admin decides). The dry run (the account check and the
+    effects) is shown before filing and is not stored: a request exists from `pending_*` on.
+
+        partner-initiated                         customer-initiated
+        pending_customer ─customer agrees─┐       pending_partner ─partner approves─┐
+          │ ├─customer rejects─▶ rejected │         │ ├─partner rejects─▶ rejected  │
+          │ ├─partner withdraws─▶ withdrawn         │ ├─customer withdraws─▶ withdrawn
+          │ └─7 days─▶ expired            │         │ └─7 days─▶ expired           │
+          ▼                               ▼         ▼                              ▼
+                         applying ──upstream applied──▶ approved (AssociationEvent written)
+                             └────upstream refused───▶ failed (reason shown to both sides)
+
+    `applying` is the outbox command ApplyAssociationChange in flight (it reconciles before any resend).
+    Any other change raises AssociationRequestError (TRANSITIONS). One open request per customer (a partial
+    unique constraint); the confirmation link is signed with `token_nonce` and works only while pending.
+    """
+
+    class Kind(models.TextChoices):
+        # The values are the upstream's `change` codes (CheckAssociationChange / ApplyAssociationChange).
+        SWITCH_TO_REFERRAL = "SWITCH_TO_REFERRAL", _("Switch to referral")
+        SWITCH_TO_RESALE = "SWITCH_TO_RESALE", _("Switch to resale")
+        DISASSOCIATE = "DISASSOCIATE", _("Disassociate")
+
+    class Direction(models.TextChoices):
+        PARTNER = "partner", _("Partner-initiated")
+        CUSTOMER = "customer", _("Customer-initiated")
+
+    class Status(models.TextChoices):
+        PENDING_CUSTOMER = "pending_customer", _("Waiting for the customer")
+        PENDING_PARTNER = "pending_partner", _("Waiting for the partner")
+        APPLYING = "applying", _("Being applied")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+        EXPIRED = "expired", _("Expired")
+        FAILED = "failed", _("Failed")
+
+    WAITING = (Status.PENDING_CUSTOMER, Status.PENDING_PARTNER)
+    OPEN = (*WAITING, Status.APPLYING)
+    TRANSITIONS = {
+        Status.PENDING_CUSTOMER: {Status.APPLYING, Status.REJECTED, Status.WITHDRAWN, Status.EXPIRED},
+        Status.PENDING_PARTNER: {Status.APPLYING, Status.REJECTED, Status.WITHDRAWN, Status.EXPIRED},
+        Status.APPLYING: {Status.APPROVED, Status.FAILED},
+        Status.APPROVED: set(),
+        Status.REJECTED: set(),
+        Status.WITHDRAWN: set(),
+        Status.EXPIRED: set(),
+        Status.FAILED: set(),
+    }
+    # The version of the two notices' text the customer accepts (关联关系切换须知, 客户关联合作伙伴须知).
+    NOTICES_VERSION = "2026-11"
+
+    partner = models.ForeignKey(
+        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="association_requests"
+    )
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="association_requests"
+    )
+    kind = models.CharField(_("change"), max_length=24, choices=Kind.choices)
+    direction = models.CharField(_("initiated by"), max_length=16, choices=Direction.choices)
+    status = models.CharField(_("status"), max_length=24, choices=Status.choices)
+    from_association_type = models.CharField(
+        _("association type before"), max_length=1, choices=AssociationType.choices
+    )
+    reason = models.TextField(_("reason"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # The balance the platform reclaims on a resale disassociation, as shown in the dry run when filing.
+    balance_at_filing = models.DecimalField(
+        _("balance when filed"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    created_at = models.DateTimeField(_("filed"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"))
+    reminded_at = models.DateTimeField(_("last reminder"), null=True, blank=True)
+    token_nonce = models.CharField(max_length=32, default="", blank=True)
+    # The decision: by the customer (partner-initiated) or by a partner admin (customer-initiated).
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decision_reason = models.TextField(_("reason for the decision"), blank=True)
+    # The customer's consent: when, through which contact, and the notices' version accepted.
+    customer_confirmed_at = models.DateTimeField(_("confirmed by the customer"), null=True, blank=True)
+    customer_channel = models.CharField(_("confirmed through"), max_length=8, blank=True)
+    notices_version = models.CharField(_("notices version"), max_length=16, blank=True)
+    applied_at = models.DateTimeField(_("applied"), null=True, blank=True)
+    record_id = models.CharField(_("record ID"), max_length=64, blank=True)
+    failure_reason = models.TextField(_("failure reason"), blank=True)
+    updated_at = models.DateTimeField(_("last changed"), default=timezone.now)
+
+    objects = AssociationRequestQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("association request")
+        verbose_name_plural = _("association requests")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["partner", "-created_at", "-id"], name="assocreq_partner_list_idx"),
+            models.Index(
+                fields=["expires_at"],
+                name="assocreq_waiting_idx",
+                condition=models.Q(status__in=["pending_customer", "pending_partner"]),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(status__in=["pending_customer", "pending_partner", "applying"]),
+                name="one_open_association_request",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def audit_label(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    # --- what the change is -------------------------------------------------------------------------------
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.status in self.WAITING
+
+    @property
+    def is_disassociation(self) -> bool:
+        return self.kind == self.Kind.DISASSOCIATE
+
+    @property
+    def to_association_type(self) -> str:
+        """The association type after the change ("" when the association ends)."""
+        return {
+            self.Kind.SWITCH_TO_REFERRAL: AssociationType.REFERRAL,
+            self.Kind.SWITCH_TO_RESALE: AssociationType.RESALE,
+        }.get(self.kind, "")
+
+    def get_to_association_type_display(self) -> str:
+        target = self.to_association_type
+        return AssociationType(target).label if target else gettext("No association")
+
+    def is_expired(self, now=None) -> bool:
+        return self.is_waiting and self.expires_at <= (now or timezone.now())
+
+    def seconds_left(self, now=None) -> int:
+        return max(0, int((self.expires_at - (now or timezone.now())).total_seconds()))
+
+    # --- state --------------------------------------------------------------------------------------------
+
+    def _move(self, to: str, **fields) -> None:
+        if to not in self.TRANSITIONS[self.Status(self.status)]:
+            raise AssociationRequestError(f"Request #{self.pk} cannot go from {self.status} to {to}.")
+        self.status = to
+        self.updated_at = timezone.now()
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self.save(update_fields=["status", "updated_at", *fields])
+
+    def start_applying(self, *, decided_by=None, channel: str = "", notices_version: str = "") -> None:
+        """The side asked agreed: the change goes upstream (the outbox command is written alongside)."""
+        if self.is_expired():
+            raise AssociationRequestError(f"Request #{self.pk} has expired.")
+        now = timezone.now()
+        fields = {"decided_at": now, "decided_by": decided_by, "token_nonce": ""}
+        if self.status == self.Status.PENDING_CUSTOMER:
+            fields |= {
+                "customer_confirmed_at": now,
+                "customer_channel": channel,
+                "notices_version": notices_version,
+            }
+        self._move(self.Status.APPLYING, **fields)
+
+    def reject(self, *, reason: str = "", decided_by=None) -> None:
+        if self.is_expired():
+            raise AssociationRequestError(f"Request #{self.pk} has expired.")
+        self._move(
+            self.Status.REJECTED,
+            decided_at=timezone.now(),
+            decided_by=decided_by,
+            decision_reason=reason,
+            token_nonce="",
+        )
+
+    def withdraw(self) -> None:
+        self._move(self.Status.WITHDRAWN, token_nonce="")
+
+    def expire(self) -> None:
+        if not self.is_expired():
+            raise AssociationRequestError(f"Request #{self.pk} has not expired yet.")
+        self._move(self.Status.EXPIRED, token_nonce="")
+
+    def mark_applied(self, record_id: str = "") -> None:
+        self._move(self.Status.APPROVED, applied_at=timezone.now(), record_id=record_id or "")
+
+    def mark_failed(self, reason: str) -> None:
+        self._move(self.Status.FAILED, failure_reason=db_text(reason)[:2000])
+
+
+class CustomerCode(models.Model):
+    """A one-time code sent to a customer's registered email or phone: to confirm a request or sign in to
+    /my/. Stored hashed; valid STEP_UP_CODE_TTL, STEP_UP_MAX_ATTEMPTS tries, used once, resent after
+    STEP_UP_RESEND_SECONDS (the staff step-up settings)."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        SMS = "sms", _("SMS")
+
+    class Purpose(models.TextChoices):
+        CONFIRM = "confirm", _("Confirm a request")
+        SIGN_IN = "sign_in", _("Sign in")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    code_hash = models.CharField(max_length=64, blank=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+    valid_until = models.DateTimeField(null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("customer code")
+        verbose_name_plural = _("customer codes")
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "purpose"], name="one_customer_code_per_purpose")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} #{self.pk}"

@@ -103,3 +103,80 @@ HANDLE_WARNING = register_handler(
         reconcile=reconcile_handle_warning,
     )
 )
+
+
+# --- ApplyAssociationChange ---------------------------------------------------------------------------------
+# Not idempotent upstream either: a second call for a switch already made is refused ("already a referral
+# customer"), one for a customer already gone names no customer. So the outcome is read back before anything
+# is resent or failed: the platform's association records since the send (the record of this change), else
+# the customer's own state (already of the requested type, or no longer associated) = applied.
+
+_OPERATION = {"DISASSOCIATE": "DISASSOCIATE", "SWITCH_TO_REFERRAL": "SWITCH", "SWITCH_TO_RESALE": "SWITCH"}
+_TARGET_TYPE = {"SWITCH_TO_REFERRAL": "1", "SWITCH_TO_RESALE": "2"}
+
+
+def _association_applied(client, command) -> dict | None:
+    """The result, when the upstream already shows the change this command asks for; else None."""
+    from upstream.outbox import reconcile_since
+
+    payload = command.payload
+    change, customer_id = payload["change"], payload["customer_id"]
+    target = _TARGET_TYPE.get(change)
+    indirect = payload.get("indirect_partner_id")
+    for record in client.iter_all(
+        client.list_association_records,
+        customer_id=customer_id,
+        operation_type=_OPERATION[change],
+        operation_time_begin=reconcile_since(command),
+        indirect_partner_id=indirect,
+    ):
+        if record.customer_id == customer_id and (target is None or record.association_type == target):
+            return {"record_id": record.record_id, "reconciled": True}
+    page = client.list_sub_customers(customer_id=customer_id, indirect_partner_id=indirect, limit=1)
+    current = next((c for c in page.items if c.customer_id == customer_id), None)
+    if target is None and current is None:
+        return {"record_id": "", "reconciled": True}  # no longer associated: ended
+    if target is not None and current is not None and current.association_type == target:
+        return {"record_id": "", "reconciled": True}  # already of the requested type
+    return None
+
+
+def send_apply_association_change(client, command) -> dict:
+    payload = command.payload
+    try:
+        change = client.apply_association_change(
+            payload["customer_id"],
+            payload["change"],
+            reason=payload["reason"],
+            customer_confirmed_at=payload["customer_confirmed_at"],
+            indirect_partner_id=payload.get("indirect_partner_id"),
+        )
+    except UpstreamError as exc:
+        if isinstance(exc, OutcomeUnknown) or is_transient(exc):
+            raise
+        found = _association_applied(client, command)
+        if found is None:
+            raise
+        return found
+    return {"record_id": change.record_id}
+
+
+def association_applied(command, result: dict) -> None:
+    if command.object_id:
+        services.apply_change_succeeded(int(command.object_id), result.get("record_id") or "")
+
+
+def association_failed(command, error: Exception) -> None:
+    if command.object_id:
+        services.apply_change_failed(int(command.object_id), str(error))
+
+
+APPLY_ASSOCIATION_CHANGE = register_handler(
+    Handler(
+        kind=services.APPLY_ASSOCIATION_CHANGE,
+        send=send_apply_association_change,
+        on_success=association_applied,
+        on_failure=association_failed,
+        reconcile=_association_applied,
+    )
+)

@@ -263,12 +263,18 @@ def apply_association_records(ctx: SyncContext, items) -> tuple[int, int]:
             "from_association_type": r.from_association_type or "",
             "occurred_at": r.operation_time,
             "initiator": r.initiator or "",
-            "source": AssociationEvent.Source.UPSTREAM,
         }
         for r in items
     ]
     ctx.advance([r.operation_time for r in items])
-    return bulk_upsert(AssociationEvent, rows, key="record_id", insert_only={"created_at": timezone.now()})
+    # The source is written on insert only: a record the portal's own workflow wrote first (an applied
+    # association request, customers.services.apply_change_succeeded) stays the portal's.
+    return bulk_upsert(
+        AssociationEvent,
+        rows,
+        key="record_id",
+        insert_only={"created_at": timezone.now(), "source": AssociationEvent.Source.UPSTREAM},
+    )
 
 
 ASSOCIATION_RECORDS = register(

@@ -110,3 +110,14 @@ def send_warning_digests() -> int:
         sent += 1
     log.info("Sent %d warning digests", sent)
     return sent
+
+
+@shared_task(name="customers.expire_association_requests")
+def expire_association_requests() -> int:
+    """Expire the association requests nobody decided in time (ASSOCIATION_REQUEST_TTL); both sides told."""
+    from customers.services import expire_requests
+
+    expired = expire_requests()
+    if expired:
+        log.info("Expired %d association requests", expired)
+    return expired

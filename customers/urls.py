@@ -18,5 +18,11 @@ urlpatterns = [
     path("warnings/<int:warning_pk>/", views.warning_detail, name="warning-detail"),
     path("warnings/<int:warning_pk>/handle/", views.warning_handle, name="warning-handle"),
     path("associations/", views.association_records, name="associations"),
+    path("associations/export.csv", views.association_export, name="associations-export"),
     path("requests/", views.request_list, name="requests"),
+    path("requests/<int:request_pk>/", views.request_detail, name="request-detail"),
+    path("requests/<int:request_pk>/withdraw/", views.request_withdraw, name="request-withdraw"),
+    path("requests/<int:request_pk>/remind/", views.request_remind, name="request-remind"),
+    path("requests/<int:request_pk>/decide/", views.request_decide, name="request-decide"),
+    path("<int:customer_pk>/requests/new/", views.request_new, name="request-new"),
 ]

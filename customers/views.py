@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import csv
 from functools import partial
 
+from django.conf import settings
 from django.contrib import messages
 from django.db.models import F
-from django.http import Http404, HttpResponse, QueryDict
+from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts import audit
 from accounts.decorators import staff_required
@@ -22,12 +23,24 @@ from accounts.http import StaffRequest
 from accounts.models import unshown_staff_columns
 from accounts.tenancy import get_for_user_or_404
 from customers import services
-from customers.filters import CustomerFilter, WarningFilter
-from customers.forms import AssignAccountManagerForm, BulkHandleForm, HandleWarningForm
-from customers.models import Customer, CustomerWarning
+from customers.filters import (
+    AssociationEventFilter,
+    AssociationRequestFilter,
+    CustomerFilter,
+    WarningFilter,
+)
+from customers.forms import (
+    AssignAccountManagerForm,
+    AssociationRequestForm,
+    BulkHandleForm,
+    HandleWarningForm,
+    PartnerDecisionForm,
+)
+from customers.models import AssociationEvent, AssociationRequest, Customer, CustomerWarning
 from portal.lib import lists
 from portal.lib.htmx import done, render_page
 from portal.lib.masking import mask
+from portal.lib.text import csv_response
 from upstream import outbox
 
 
@@ -79,15 +92,13 @@ def customer_list(request: StaffRequest):
         "tab": tab,
         "tabs": CUSTOMER_TABS if tab else (),
         "may_assign": request.user.has_perm("customers.assign_account_manager"),
+        # The row actions other apps offer (their pages check again): asked once per list, not per row.
+        "may_adjust": request.user.has_perm("billing.add_adjustment"),
+        "may_discount": request.user.has_perm("billing.change_partnerdiscount"),
+        "may_switch": request.user.is_partner_admin,
         **lists.page_context(request, page),
     }
     return render_page(request, "customers/customer_list.html", context, partial="table", cached=True)
-
-
-def _csv_safe(value) -> str:
-    """Neutralise spreadsheet formulas in exported cells."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def _local_time(value) -> str:
@@ -106,12 +117,9 @@ def customer_export(request: StaffRequest):
     )
     rows = lists.filtered(request, filterset)
     with_reseller = tab == "resellers"
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
     # Named after the list, the tab and the day (in the user's time zone): customers-resellers-2026-11-26.csv
     filename = "-".join(["customers", *([tab] if tab else []), timezone.localdate().isoformat()])
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    response.write("\ufeff")  # so that spreadsheet programs read UTF-8
-    writer = csv.writer(response)
+    response, writer = csv_response(filename)
     writer.writerow(
         [
             _("Customer name"),
@@ -135,23 +143,20 @@ def customer_export(request: StaffRequest):
         count += 1
         writer.writerow(
             [
-                _csv_safe(value)
-                for value in (
-                    mask("name", customer.name),
-                    mask("account_name", customer.account_name),
-                    customer.customer_id,
-                    *([customer.partner.name] if with_reseller else []),
-                    mask("phone", customer.phone),
-                    mask("email", customer.email),
-                    customer.get_association_type_display(),
-                    _local_time(customer.associated_on),
-                    customer.label,
-                    customer.customer_level,
-                    customer.get_frozen_status_display(),
-                    customer.account_manager.username if customer.account_manager else "",
-                    "" if customer.balance is None else customer.balance,
-                    customer.open_warnings,
-                )
+                mask("name", customer.name),
+                mask("account_name", customer.account_name),
+                customer.customer_id,
+                *([customer.partner.name] if with_reseller else []),
+                mask("phone", customer.phone),
+                mask("email", customer.email),
+                customer.get_association_type_display(),
+                _local_time(customer.associated_on),
+                customer.label,
+                customer.customer_level,
+                customer.get_frozen_status_display(),
+                customer.account_manager.username if customer.account_manager else "",
+                "" if customer.balance is None else customer.balance,
+                customer.open_warnings,
             ]
         )
     audit.record(
@@ -545,13 +550,271 @@ def warning_count(request: StaffRequest):
 # --- placeholders of later features -------------------------------------------------------------------------
 
 
-@require_GET
-@staff_required
-def association_records(request):
-    return _placeholder(request, _("Association records"))
+# --- association records (关联关系操作记录) ---------------------------------------------------------------
+
+
+def _association_rows(request):
+    """Every association event the user's partner may see, newest first, with what a row shows."""
+    return (
+        AssociationEvent.objects.for_user(request.user)
+        .select_related("customer", "partner", "initiated_by")
+        .only(
+            *(f.name for f in AssociationEvent._meta.concrete_fields if f.name != "created_at"),
+            "customer__name",
+            "customer__account_name",
+            "customer__customer_id",
+            "partner__name",
+            "initiated_by__username",
+        )
+        .order_by("-occurred_at", "-id")
+    )
+
+
+def _association_filter(request) -> AssociationEventFilter:
+    return AssociationEventFilter(
+        request.GET or None, queryset=_association_rows(request), user=request.user, request=request
+    )
 
 
 @require_GET
-@staff_required
-def request_list(request):
-    return _placeholder(request, _("Requests"))
+@staff_required(perm="customers.view_customer")
+def association_records(request: StaffRequest):
+    """关联关系操作记录: every association, disassociation and switch, filtered; filters live in the URL."""
+    filterset = _association_filter(request)
+    page = lists.paginate(request, lists.filtered(request, filterset))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "filter": filterset,
+        "query": query.urlencode(),
+        "show_partner": request.user.partner.is_distributor,
+        "may_export": request.user.has_perm("customers.export_customer"),
+        **lists.page_context(request, page),
+    }
+    return render_page(request, "customers/association_list.html", context, partial="table")
+
+
+@require_GET
+@never_cache
+@staff_required(perm="customers.export_customer")
+def association_export(request: StaffRequest):
+    """The filtered association records as CSV, customers' names and account names masked."""
+    rows = lists.filtered(request, _association_filter(request))
+    with_partner = request.user.partner.is_distributor
+    response, writer = csv_response(f"association-records-{timezone.localdate().isoformat()}")
+    writer.writerow(
+        [
+            _("Operation time"),
+            _("Customer name"),
+            _("Account name"),
+            _("Customer ID"),
+            *([_("Partner")] if with_partner else []),
+            _("Operation type"),
+            _("Previous association type"),
+            _("Association type"),
+            _("Initiator"),
+            _("Source"),
+            _("Initiated by"),
+        ]
+    )
+    count = 0
+    for event in rows.iterator(chunk_size=1000):
+        count += 1
+        customer = event.customer
+        writer.writerow(
+            [
+                _local_time(event.occurred_at),
+                mask("name", customer.name) if customer else "",
+                mask("account_name", customer.account_name) if customer else "",
+                event.customer_upstream_id,
+                *([event.partner.name] if with_partner else []),
+                event.get_operation_display(),
+                event.get_from_association_type_display(),
+                event.get_association_type_display(),
+                event.get_initiator_display(),
+                event.get_source_display(),
+                event.initiated_by.username if event.initiated_by else "",
+            ]
+        )
+    audit.record(
+        "association_export",
+        request=request,
+        summary=f"{count} association records (masked)",
+        data={"rows": count},
+    )
+    return response
+
+
+# --- association requests (switch / disassociation) ---------------------------------------------------------
+# Partner admins only (403 for other roles; another tenant's customer or request: 404). The dry run, filing,
+# the list of both directions, withdrawing, reminding and deciding a customer's disassociation request.
+
+ADMIN_ONLY = ("admin",)
+
+
+def _requests(user):
+    return (
+        AssociationRequest.objects.for_user(user)
+        .select_related("customer", "partner", "requested_by", "decided_by")
+        .only(
+            *(f.name for f in AssociationRequest._meta.concrete_fields),
+            "customer__name",
+            "customer__account_name",
+            "customer__customer_id",
+            "partner__name",
+            "requested_by__username",
+            "decided_by__username",
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+@require_GET
+@staff_required(roles=ADMIN_ONLY)
+def request_list(request: StaffRequest):
+    filterset = AssociationRequestFilter(
+        request.GET or None, queryset=_requests(request.user), request=request
+    )
+    page = lists.paginate(request, lists.filtered(request, filterset))
+    context = {"filter": filterset, "now": timezone.now(), **lists.page_context(request, page)}
+    return render_page(request, "customers/requests.html", context, partial="table")
+
+
+def _dry_run_context(request, customer, kind: str, form=None) -> dict:
+    kinds = services.request_kinds(customer)
+    until = services.cooldown_until(customer)
+    open_request = AssociationRequest.objects.filter(customer=customer).open().first()
+    check = None
+    if until is None and open_request is None and customer.is_associated:
+        check = services.run_account_check(customer, kind)
+    return {
+        "customer": customer,
+        "kind": kind,
+        "kind_label": AssociationRequest.Kind(kind).label,
+        "kinds": [(k, AssociationRequest.Kind(k).label) for k in kinds],
+        "cooldown_until": until,
+        "open_request": open_request,
+        "check": check,
+        "effects": services.effects(customer, kind),
+        "to_label": AssociationRequest(kind=kind).get_to_association_type_display(),
+        "form": form or AssociationRequestForm(user=request.user, request=request),
+        "may_file": check is not None and check.passed,
+        "ttl_days": settings.ASSOCIATION_REQUEST_TTL.days,
+    }
+
+
+def _request_kind(request, customer) -> str:
+    kinds = services.request_kinds(customer)
+    kind = request.POST.get("kind") or request.GET.get("kind") or kinds[0]
+    return kind if kind in kinds else kinds[0]
+
+
+@require_http_methods(["GET", "POST"])
+@never_cache
+@staff_required(roles=ADMIN_ONLY)
+def request_new(request: StaffRequest, customer_pk: int):
+    """The dry run (account check, cooldown, effects) and, once it passes, the filing form."""
+    customer = get_for_user_or_404(Customer.objects.select_related("partner"), request.user, pk=customer_pk)
+    kind = _request_kind(request, customer)
+    form = None
+    if request.method == "POST":
+        form = AssociationRequestForm(request.POST, user=request.user, request=request)
+        if form.is_valid():
+            try:
+                filed = services.file_request(request.user, customer, kind, form.cleaned_data["reason"])
+            except services.ServiceError as error:
+                messages.error(request, error.message)
+            else:
+                messages.success(
+                    request,
+                    _("Submitted: waiting for the customer to confirm (until %(date)s).")
+                    % {"date": date_format(timezone.localtime(filed.expires_at), "Y-m-d H:i")},
+                )
+                return done(request, reverse("customers:request-detail", args=[filed.pk]))
+    context = _dry_run_context(request, customer, kind, form)
+    return render_page(request, "customers/requests_new.html", context, partial="dry_run")
+
+
+def _get_request(request, request_pk: int) -> AssociationRequest:
+    return get_for_user_or_404(_requests(request.user), request.user, pk=request_pk)
+
+
+def _request_context(request, association_request, form=None) -> dict:
+    waiting_partner = association_request.status == AssociationRequest.Status.PENDING_PARTNER
+    return {
+        "r": association_request,
+        "now": timezone.now(),
+        "history": audit.history_for(association_request).select_related("actor"),
+        "decision_form": form
+        or (PartnerDecisionForm(user=request.user, request=request) if waiting_partner else None),
+    }
+
+
+@require_GET
+@never_cache
+@staff_required(roles=ADMIN_ONLY)
+def request_detail(request: StaffRequest, request_pk: int):
+    association_request = _get_request(request, request_pk)
+    return render_page(
+        request,
+        "customers/requests_detail.html",
+        _request_context(request, association_request),
+        partial="detail",
+    )
+
+
+@require_POST
+@staff_required(roles=ADMIN_ONLY)
+def request_withdraw(request: StaffRequest, request_pk: int):
+    association_request = _get_request(request, request_pk)
+    try:
+        services.withdraw_request(association_request, user=request.user)
+    except services.ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The request is withdrawn; the customer's link no longer works."))
+    return done(request, lists.safe_next(request, reverse("customers:request-detail", args=[request_pk])))
+
+
+@require_POST
+@staff_required(roles=ADMIN_ONLY)
+def request_remind(request: StaffRequest, request_pk: int):
+    association_request = _get_request(request, request_pk)
+    try:
+        services.remind_customer(request.user, association_request)
+    except services.ServiceError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The customer's link was sent again."))
+    return done(request, lists.safe_next(request, reverse("customers:request-detail", args=[request_pk])))
+
+
+@require_POST
+@staff_required(roles=ADMIN_ONLY)
+def request_decide(request: StaffRequest, request_pk: int):
+    """Approve or reject a customer's disassociation request (reason; code when step-up is on)."""
+    association_request = _get_request(request, request_pk)
+    form = PartnerDecisionForm(request.POST, user=request.user, request=request)
+    if form.is_valid():
+        approve = form.cleaned_data["decision"] == "approve"
+        try:
+            services.partner_decide(
+                request.user, association_request, approve=approve, reason=form.cleaned_data["reason"]
+            )
+        except services.ServiceError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("Approved: the disassociation is being applied on the cloud platform.")
+                if approve
+                else _("Rejected: the customer is told."),
+            )
+            return done(request, reverse("customers:request-detail", args=[request_pk]))
+    association_request = _get_request(request, request_pk)
+    return render_page(
+        request,
+        "customers/requests_detail.html",
+        _request_context(request, association_request, form),
+        partial="detail",
+    )

@@ -22,10 +22,22 @@ NAVIGATION = [
         _("Billing"),
         [
             (_("Adjustments"), "billing:adjustments"),
+            (_("Balances"), "billing:resellers"),
+            (_("Reconciliation"), "billing:reconciliation"),
             (_("Discounts"), "billing:discounts"),
         ],
     ),
 ]
+
+
+# Entries only some roles may open: url name → the permission it needs (hidden from the others).
+NAV_PERMISSIONS = {
+    "billing:adjustments": "billing.view_adjustment",
+    "billing:resellers": "billing.view_adjustment",
+    "billing:reconciliation": "billing.view_adjustment",
+    "billing:discounts": "billing.view_partnerdiscount",
+    "customers:requests": "customers.view_associationrequest",
+}
 
 
 def _entry(label, url_name, current):
@@ -45,8 +57,15 @@ def shell(request):
     )
     for label, target in NAVIGATION:
         if isinstance(target, list):
-            children = [_entry(c_label, c_url, current) for c_label, c_url in target]
-            for child, (_c_label, c_url) in zip(children, target, strict=True):
+            allowed = [
+                (c_label, c_url)
+                for c_label, c_url in target
+                if c_url not in NAV_PERMISSIONS or user.has_perm(NAV_PERMISSIONS[c_url])
+            ]
+            if not allowed:
+                continue
+            children = [_entry(c_label, c_url, current) for c_label, c_url in allowed]
+            for child, (_c_label, c_url) in zip(children, allowed, strict=True):
                 if c_url in badges:
                     child["badge_url"] = reverse(badges[c_url])
             entry = {"label": label, "children": children, "active": any(c["active"] for c in children)}

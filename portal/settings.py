@@ -15,7 +15,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy
 
-from portal.lib.env import env_bool, env_float, env_int, env_list, env_str, env_url
+from portal.lib.env import env_bool, env_decimal, env_float, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -324,6 +324,29 @@ CELERY_BEAT_SCHEDULE["customers-warning-digest"] = {
 }
 # Push (upstream/outbox.py): enqueue schedules a drain after commit; this drain every 30 s is the backstop
 # for commands written while Redis or the worker was down, and recovers sends whose worker died.
+CELERY_BEAT_SCHEDULE["customers-expire-association-requests"] = {
+    "task": "customers.expire_association_requests",
+    "schedule": 300.0,
+    "options": {"expires": 240.0},
+}
+# Discounts and dedicated offers: offers past their expiry become expired; customers are reminded (email)
+# PARTNER_DISCOUNT_REMINDER_DAYS before their partner discount ends.
+CELERY_BEAT_SCHEDULE["billing-expire-offers"] = {
+    "task": "billing.expire_offers",
+    "schedule": 300.0,
+    "options": {"expires": 270.0},
+}
+CELERY_BEAT_SCHEDULE["billing-discount-reminders"] = {
+    "task": "billing.remind_expiring_discounts",
+    "schedule": 3600.0,
+    "options": {"expires": 3000.0},
+}
+# Each morning (in TIME_ZONE), yesterday's adjustments against the platform's records; admins hear of gaps.
+CELERY_BEAT_SCHEDULE["billing-reconcile-daily"] = {
+    "task": "billing.reconcile_daily",
+    "schedule": crontab(hour=6, minute=30),
+    "options": {"expires": 3600.0},
+}
 CELERY_BEAT_SCHEDULE["drain-outbox"] = {
     "task": "upstream.drain_outbox",
     "schedule": 30.0,
@@ -359,6 +382,18 @@ SYNC_STALE_SECONDS = env_int("SYNC_STALE_SECONDS", 180, minimum=2)
 # Customer personal data: reveals per user per window before refusing.
 REVEAL_LIMIT = env_int("REVEAL_LIMIT", 30, minimum=1)
 REVEAL_WINDOW_SECONDS = env_int("REVEAL_WINDOW_SECONDS", 600, minimum=1)
+
+# Partner-granted discounts: the rates a partner may set (0.85 = 15% off), and when the customer is reminded.
+PARTNER_DISCOUNT_MIN = env_decimal("PARTNER_DISCOUNT_MIN", "0.70", minimum="0.0001", maximum="1")
+PARTNER_DISCOUNT_MAX = env_decimal("PARTNER_DISCOUNT_MAX", "1.00", minimum="0.0001", maximum="1")
+if PARTNER_DISCOUNT_MIN > PARTNER_DISCOUNT_MAX:
+    raise ImproperlyConfigured("PARTNER_DISCOUNT_MIN must not be above PARTNER_DISCOUNT_MAX.")
+PARTNER_DISCOUNT_REMINDER_DAYS = env_int("PARTNER_DISCOUNT_REMINDER_DAYS", 7, minimum=1)
+
+# Association requests (switch / disassociation): how long the other side has to decide, and how long a
+# customer-initiated disassociation request keeps the partner from filing one of its own.
+ASSOCIATION_REQUEST_TTL = timedelta(days=env_int("ASSOCIATION_REQUEST_TTL_DAYS", 7, minimum=1))
+ASSOCIATION_COOLDOWN = timedelta(days=env_int("ASSOCIATION_COOLDOWN_DAYS", 90, minimum=0))
 
 LOGGING = {
     "version": 1,

@@ -25,6 +25,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("customers/", include("customers.urls")),
     path("billing/", include("billing.urls")),
+    path("", include("customers.public_urls")),  # the customer's own pages: /confirm/<token>/, /my/
     path("dev/", include("accounts.dev_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -17,7 +19,74 @@ from portal.lib.htmx import render_page
 @require_GET
 @staff_required
 def dashboard(request):
-    return render(request, "portal/dashboard.html", {})
+    """运营看板: associations by month, current customers, money, warnings and sync health, for the user's
+    partner or (a distributor) one reseller or all of them (`?partner=`). htmx refreshes the body every 60 s
+    while the tab is visible (static/js/dashboard.js)."""
+    from urllib.parse import urlencode
+
+    from portal import dashboard as numbers
+
+    user = request.user
+    scope = numbers.scope_for(user, request.GET.get("partner"))
+    ids = scope.partner_ids
+    months = numbers.association_months(ids)
+    records = reverse("customers:associations")
+
+    def records_url(**params) -> str:
+        if scope.records_param:
+            params["partner"] = scope.records_param
+        return f"{records}?{urlencode(params)}"
+
+    year_from, year_to = months[0].start.isoformat(), months[-1].end.isoformat()
+    series = []
+    for name, label, color, operation in numbers.SERIES:
+        series.append(
+            {
+                "label": label,
+                "color": color,
+                "total": sum(getattr(m, name) for m in months),
+                "url": records_url(operation=operation, occurred_from=year_from, occurred_to=year_to),
+            }
+        )
+    rows = [
+        {
+            "month": m,
+            "cells": [
+                {
+                    "value": getattr(m, name),
+                    "url": records_url(
+                        operation=operation, occurred_from=m.start.isoformat(), occurred_to=m.end.isoformat()
+                    ),
+                }
+                for name, _label, _color, operation in numbers.SERIES
+            ],
+        }
+        for m in months
+    ]
+    sync = sync_rows()
+    may_see_money = user.has_role("admin", "finance")
+    may_see_warnings = user.has_perm("customers.view_customerwarning")
+    context = {
+        "scope": scope,
+        "series": series,
+        "rows": rows,
+        "chart": numbers.chart(months),
+        "year_from": months[0].start,
+        "year_to": months[-1].end,
+        "customers": numbers.customer_breakdown(ids),
+        "balance": numbers.balance_tile(ids) if may_see_money else None,
+        "funds": numbers.funds_this_month(ids) if may_see_money else None,
+        "debt": numbers.customers_in_debt(ids) if may_see_money else None,
+        "expiring": numbers.expiring_soon(ids) if may_see_money else None,
+        "warnings": numbers.open_warnings(ids) if may_see_warnings else None,
+        # The requests list is for admins (customers.views.request_list).
+        "requests": numbers.pending_requests(ids) if user.is_partner_admin else None,
+        "fresh": numbers.freshness(sync),
+        "sync": sync if user.has_perm("upstream.view_syncrun") else None,
+        "query": urlencode({"partner": scope.value}) if scope.value else "",
+        "refreshed_at": timezone.now(),
+    }
+    return render_page(request, "portal/dashboard.html", context, partial="body")
 
 
 @require_safe  # GET and HEAD (load balancers often probe with HEAD)
@@ -37,10 +106,8 @@ def _ago(when) -> str:
     return _("%(delta)s ago") % {"delta": timesince(when)}
 
 
-@require_GET
-@staff_required(perm="upstream.view_syncrun")
-def sync_status(request):
-    """The last run of every dataset, refreshed by htmx while a run is going."""
+def sync_rows() -> list[dict]:
+    """Per registered dataset: its newest run and its newest good run (two queries, whatever the runs)."""
     from upstream.models import SyncRun
     from upstream.sync import datasets
 
@@ -69,6 +136,16 @@ def sync_status(request):
                 "good_ago": _ago(good_run.finished_at or good_run.started_at) if good_run else "",
             }
         )
+    return rows
+
+
+@require_GET
+@staff_required(perm="upstream.view_syncrun")
+def sync_status(request):
+    """The last run of every dataset, refreshed by htmx while a run is going."""
+    from upstream.models import SyncRun
+
+    rows = sync_rows()
     running = any(r["run"] is not None and r["run"].status == SyncRun.Status.RUNNING for r in rows)
     context = {"rows": rows, "running": running}
     return render_page(request, "portal/sync_status.html", context, partial="table")

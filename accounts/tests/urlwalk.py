@@ -46,9 +46,37 @@ EXPECTED_STATUS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
     "customers:warning-detail": ((302, 405), (404, 405)),
     "customers:warning-handle": ((405, 302), (405, 404)),
     "customers:associations": ((302, 405), (200, 405)),
+    "customers:associations-export": ((302, 405), (200, 405)),
     "customers:requests": ((302, 405), (200, 405)),
+    "customers:request-new": ((302, 302), (404, 404)),
+    "customers:request-detail": ((302, 405), (404, 405)),
+    "customers:request-withdraw": ((405, 302), (405, 404)),
+    "customers:request-remind": ((405, 302), (405, 404)),
+    "customers:request-decide": ((405, 302), (405, 404)),
     "billing:adjustments": ((302, 405), (200, 405)),
+    "billing:adjustment-export": ((302, 405), (200, 405)),
+    "billing:adjustment-detail": ((302, 405), (404, 405)),
+    "billing:adjustment-decide": ((405, 302), (405, 404)),
+    "billing:settings": ((302, 302), (200, 200)),  # an empty POST shows the form again
+    "billing:adjustment-new": ((302, 302), (404, 404)),
+    "billing:adjustment-preview": ((302, 405), (404, 405)),
+    "billing:adjustment-batch": ((302, 302), (200, 200)),  # an empty form comes back with its errors
+    "billing:adjustment-batch-submit": ((405, 302), (405, 200)),  # a missing preview: the form again
+    "billing:adjustment-batch-detail": ((302, 405), (404, 405)),
+    "billing:adjustment-batch-export": ((302, 405), (404, 405)),
+    "billing:resellers": ((302, 405), (200, 405)),
+    "billing:reconciliation": ((302, 405), (200, 405)),
+    "billing:reconciliation-explain": ((405, 302), (405, 302)),  # nothing to explain: back to the page
+    "billing:reseller-adjust": ((302, 302), (404, 404)),
+    "billing:reseller-adjust-preview": ((302, 405), (404, 405)),
     "billing:discounts": ((302, 405), (200, 405)),
+    "billing:discount-export": ((302, 405), (200, 405)),
+    "billing:discount-bulk": ((302, 302), (200, 200)),  # an empty form comes back with its errors
+    "billing:discount-set": ((302, 302), (404, 404)),
+    "billing:commercial-discounts": ((302, 405), (200, 405)),
+    "billing:offers": ((302, 405), (200, 405)),
+    "billing:offer-new": ((302, 302), (200, 200)),
+    "billing:offer-invalidate": ((302, 302), (404, 404)),
     "billing:customer-balance": ((302, 405), (404, 405)),
     "billing:customer-discounts": ((302, 405), (404, 405)),
     "billing:customer-adjust-records": ((302, 405), (404, 405)),
@@ -129,3 +157,83 @@ def _foreign_warning_pk(partners):
 @register_foreign_argument("field")
 def _any_personal_field(partners):
     return "name"  # not an object: the customer in the same URL is the foreign one
+
+
+# --- fund adjustment (issue 9) ------------------------------------------------------------------------------
+
+
+@register_foreign_argument("reseller_pk")
+def _foreign_reseller_pk(partners):
+    return partners["ra"].pk  # the distributor's reseller: not Reseller B's to act on
+
+
+@register_foreign_argument("batch_pk")
+def _foreign_batch_pk(partners):
+    from billing.models import AdjustmentBatch
+
+    batch = AdjustmentBatch.objects.filter(partner=partners["dist"]).first()
+    return (batch or AdjustmentBatch.objects.create(partner=partners["dist"], kind="allocate")).pk
+
+
+@register_foreign_argument("adjustment_pk")
+def _foreign_adjustment_pk(partners):
+    from decimal import Decimal
+
+    from billing.models import Adjustment
+
+    adjustment, _created = Adjustment.objects.get_or_create(
+        form_token="urlwalk-foreign-adjustment",
+        defaults={
+            "partner": partners["dist"],
+            "customer": _foreign_customer(partners),
+            "kind": Adjustment.Kind.ALLOCATE,
+            "amount": Decimal("1.00"),
+        },
+    )
+    return adjustment.pk
+
+
+# --- discounts (issue 10) -----------------------------------------------------------------------------------
+
+
+@register_foreign_argument("offer_pk")
+def _foreign_offer_pk(partners):
+    from billing.models import DedicatedOffer
+
+    offer, _created = DedicatedOffer.objects.get_or_create(
+        offer_id="urlwalk-foreign-offer",
+        defaults={
+            "partner": partners["dist"],
+            "name": "walk offer",
+            "customer_account_name": "walk-c",
+            "status": DedicatedOffer.Status.ACTIVE,
+        },
+    )
+    return offer.pk
+
+
+# --- association requests (issue 8) -------------------------------------------------------------------------
+
+
+@register_foreign_argument("request_pk")
+def _foreign_association_request_pk(partners):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from customers.models import AssociationRequest
+
+    customer = _foreign_customer(partners)
+    request = AssociationRequest.objects.filter(customer=customer).first()
+    if request is None:
+        request = AssociationRequest.objects.create(
+            partner=partners["dist"],
+            customer=customer,
+            kind=AssociationRequest.Kind.DISASSOCIATE,
+            direction=AssociationRequest.Direction.PARTNER,
+            status=AssociationRequest.Status.PENDING_CUSTOMER,
+            from_association_type=customer.association_type,
+            reason="walk",
+            expires_at=timezone.now() + timedelta(days=7),
+        )
+    return request.pk

@@ -91,3 +91,22 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, not {value!r}.")
     return value
+
+
+def env_decimal(name: str, default: str, *, minimum: str | None = None, maximum: str | None = None):
+    """An exact decimal number (never a float), optionally within [minimum, maximum]."""
+    from decimal import Decimal
+
+    from portal.lib.money import MoneyError, parse_decimal
+
+    value = os.environ.get(name)
+    text = default if value is None or value.strip() == "" else value.strip()
+    try:
+        number = parse_decimal(text)
+    except MoneyError:
+        raise ImproperlyConfigured(f"{name} must be a decimal number, not {value!r}.") from None
+    if minimum is not None and number < Decimal(minimum):
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, not {number}.")
+    if maximum is not None and number > Decimal(maximum):
+        raise ImproperlyConfigured(f"{name} must be at most {maximum}, not {number}.")
+    return number

@@ -32,7 +32,17 @@ OPERATIONS = {
     "billing.reclaim": "ReclaimToPartnerAccount",
     "billing.allocate_reseller": "UpdateIndirectPartnerAccount",
     "billing.reclaim_reseller": "ReclaimIndirectPartnerAccount",
+    "customers.apply_association_change": "ApplyAssociationChange",
+    # discounts and dedicated offers (issue 10)
+    "billing.set_partner_discount": "SetPartnerDiscount",
+    "billing.create_dedicated_offer": "CreateDedicatedOffer",
+    "billing.invalidate_dedicated_offer": "InvalidateDedicatedOffer",
 }
+DISCOUNT_KINDS = (
+    "billing.set_partner_discount",
+    "billing.create_dedicated_offer",
+    "billing.invalidate_dedicated_offer",
+)
 
 
 @pytest.fixture
@@ -54,6 +64,61 @@ def _warning_command(partners, user) -> tuple[OutboxCommand, object]:
     handle_warning(user, warning, result)
     command = OutboxCommand.objects.get(object_type="customers.customerwarning", object_id=str(warning.pk))
     return command, warning
+
+
+def _association_command(partners) -> tuple[OutboxCommand, object]:
+    """A switch the customer agreed to, for a distributor's customer whose account check passes upstream."""
+    from customers.tests.test_requests_upstream import agreed_switch
+
+    request = agreed_switch(partners["dist"])
+    command = OutboxCommand.objects.get(object_type="customers.associationrequest", object_id=str(request.pk))
+    return command, request
+
+
+def _discount_command(partners, kind: str) -> tuple[OutboxCommand, object]:
+    """A partner discount, a new dedicated offer, or an active offer to invalidate (a referral customer)."""
+    from billing import services as billing_services
+    from billing.models import DedicatedOffer
+    from customers.models import Customer
+
+    customer = (
+        Customer.objects.filter(partner=partners["dist"], association_type="1", disassociated_at__isnull=True)
+        .exclude(account_name="")
+        .order_by("customer_id")
+        .first()
+    )
+    start = (timezone.now() + timedelta(minutes=5)).replace(microsecond=0)
+    end = start + timedelta(days=30)
+    name = f"reconcile {time.monotonic_ns()}"
+    if kind == "billing.set_partner_discount":
+        obj = billing_services.set_partner_discount(
+            customer=customer, rate="0.8888", effective_time=start, expire_time=end
+        )
+    elif kind == "billing.create_dedicated_offer":
+        obj = billing_services.create_dedicated_offer(
+            customer=customer, name=name, product_ids="ecs", effective_time=start, expire_time=end
+        )
+    else:
+        with UpstreamClient.from_settings(rate_limit=0) as client:
+            created = client.create_dedicated_offer(
+                name=name,
+                customer_account_name=customer.account_name,
+                product_ids=["ecs"],
+                effective_time=start,
+                expire_time=end,
+            )
+        offer = DedicatedOffer.objects.create(
+            partner=customer.partner,
+            offer_id=created.offer_id,
+            name=name,
+            customer=customer,
+            customer_account_name=customer.account_name,
+            status=DedicatedOffer.Status.ACTIVE,
+            effective_time=start,
+            expire_time=end,
+        )
+        obj = billing_services.invalidate_dedicated_offer(offer=offer, reason="reconcile")
+    return OutboxCommand.objects.get(kind=kind, object_id=str(obj.pk)), obj
 
 
 def _adjustment_command(partners, kind: str, amount: str = "2.34") -> tuple[OutboxCommand, Adjustment]:
@@ -96,6 +161,10 @@ def test_applied_then_timed_out_is_reconciled_as_succeeded_for_every_command_typ
 ):
     if kind == "customers.handle_warning":
         command, obj = _warning_command(synced, dist_admin)
+    elif kind == "customers.apply_association_change":
+        command, obj = _association_command(synced)
+    elif kind in DISCOUNT_KINDS:
+        command, obj = _discount_command(synced, kind)
     else:
         command, obj = _adjustment_command(synced, kind)
         if kind == "billing.reclaim":  # the customer needs money upstream to take back: give it first
@@ -123,6 +192,15 @@ def test_applied_then_timed_out_is_reconciled_as_succeeded_for_every_command_typ
     if kind == "customers.handle_warning":
         assert obj.push_pending is False and obj.push_error == ""
         assert obj.status == CustomerWarning.Status.HANDLED
+    elif kind == "customers.apply_association_change":
+        assert obj.status == "approved" and obj.record_id == command.result["record_id"] != ""
+        assert obj.customer.events.filter(source="portal").count() == 1  # applied once
+    elif kind == "billing.set_partner_discount":
+        assert obj.push_status == "applied"
+    elif kind == "billing.create_dedicated_offer":
+        assert obj.status == "ACTIVE" and obj.offer_id == command.result["offer_id"]
+    elif kind == "billing.invalidate_dedicated_offer":
+        assert obj.status == "INVALIDATED" and not obj.is_invalidating
     else:
         assert obj.status == Adjustment.Status.SUCCEEDED
         assert obj.upstream_transaction_id == command.result["transaction_id"]
