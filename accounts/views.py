@@ -11,6 +11,7 @@ from axes.helpers import get_lockout_response
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.db.models import Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
@@ -164,13 +165,19 @@ def step_up_send(request: StaffRequest):
 @require_GET
 @staff_required
 def outbox(request: StaffRequest):
-    """Demo mode only: the messages sent to the user (all messages for a superuser), so a person can read
-    their codes and follow links. Never others' messages: they hold others' verification codes."""
+    """Demo mode only: the messages sent to the user (all messages for a superuser), and those sent to the
+    customers of the partners it sees, for its admins (no staff user: a confirmation link, a customer's code),
+    so a person can play the customer with no mail server. Never other staff members' messages: they hold
+    their codes."""
     if not settings.PORTAL_DEMO:
         raise Http404
     rows = Message.objects.all()
     if not request.user.is_superuser:
-        rows = rows.filter(user=request.user)
+        partner = request.user.partner
+        mine = Q(user=request.user)
+        if partner is not None and request.user.has_perm("accounts.view_outbox"):  # the partner's admins
+            mine |= Q(user__isnull=True, partner_id__in=partner.visible_partner_ids())
+        rows = rows.filter(mine)
     page = lists.paginate(request, rows.order_by("-created_at", "-id"), size=30)
     return render_page(request, "accounts/outbox.html", {"page": page}, partial="table")
 

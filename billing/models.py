@@ -810,3 +810,22 @@ class ApprovalPolicy(models.Model):
         if partner is None:
             return None
         return cls.objects.filter(partner=partner).values_list("approval_threshold", flat=True).first()
+
+
+class BalanceSnapshot(models.Model):
+    """A resale customer's available amount as a day's balance sync last saw it: the history the runway
+    (average daily spend, days until zero) is computed from. One row per customer and day."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="+"
+    )
+    day = models.DateField(_("day"))
+    amount = models.DecimalField(_("available amount"), **MONEY)
+
+    class Meta:
+        verbose_name = _("balance of a day")
+        verbose_name_plural = _("balance history")
+        constraints = [models.UniqueConstraint(fields=["customer", "day"], name="one_balance_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.day}: {self.amount}"

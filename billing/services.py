@@ -24,6 +24,7 @@ from billing.models import (
     AdjustmentBatch,
     AdjustRecord,
     ApprovalPolicy,
+    BalanceSnapshot,
     CustomerAccount,
     DedicatedOffer,
     PartnerAccount,
@@ -1155,3 +1156,73 @@ def explain_mismatch(*, partner: Partner, trans_id: str, note: str, user) -> Rec
             data={"trans_id": trans_id, "note": note[:200]},
         )
     return explained
+
+
+# --- runway: how long a resale balance lasts --------------------------------------------------------------
+
+RUNWAY_WINDOW_DAYS = 30
+
+
+def record_balance_history(amounts: dict[int, Decimal], day: date | None = None) -> None:
+    """Keep today's available amount of each customer (customer pk → amount): one statement per page."""
+    day = day or timezone.localdate()
+    BalanceSnapshot.objects.bulk_create(
+        [BalanceSnapshot(customer_id=pk, day=day, amount=amount) for pk, amount in amounts.items()],
+        update_conflicts=True,
+        unique_fields=["customer", "day"],
+        update_fields=["amount"],
+    )
+
+
+_RUNWAY_SQL = """
+WITH history AS (
+    SELECT customer_id, day, amount,
+           LAG(amount) OVER (PARTITION BY customer_id ORDER BY day) AS previous
+      FROM billing_balancesnapshot
+     WHERE customer_id = ANY(%(ids)s) AND day >= %(since)s
+), dropped AS (
+    SELECT customer_id, SUM(GREATEST(previous - amount, 0)) AS amount, MAX(day) - MIN(day) AS days
+      FROM history GROUP BY customer_id
+), reclaimed AS (
+    SELECT customer_id, SUM(amount) AS amount
+      FROM billing_adjustment
+     WHERE customer_id = ANY(%(ids)s) AND kind = 'reclaim' AND status = 'succeeded'
+       AND finished_at >= %(since_at)s
+     GROUP BY customer_id
+), spend AS (
+    SELECT d.customer_id, ROUND(GREATEST(d.amount - COALESCE(r.amount, 0), 0) / d.days, 2) AS daily
+      FROM dropped d LEFT JOIN reclaimed r USING (customer_id)
+     WHERE d.days > 0
+)
+UPDATE customers_customer AS c
+   SET daily_spend = s.daily,
+       runway_days = CASE WHEN s.daily > 0 THEN FLOOR(GREATEST(COALESCE(c.balance, 0), 0) / s.daily) END
+  FROM (SELECT id FROM customers_customer WHERE id = ANY(%(ids)s)) AS page
+  LEFT JOIN spend s ON s.customer_id = page.id
+ WHERE c.id = page.id
+"""
+
+
+def refresh_runway(customer_pks: list[int], today: date | None = None) -> None:
+    """The average daily spend over the last 30 days and the days until zero of these customers, from their
+    balance history: what the balance dropped by from one day to the next, less the reclaims (money taken
+    back is not spent), over the days the history covers. No history of two days or no spend: None."""
+    from django.db import connection
+
+    if not customer_pks:
+        return
+    today = today or timezone.localdate()
+    since = today - timedelta(days=RUNWAY_WINDOW_DAYS)
+    since_at = timezone.make_aware(datetime.combine(since, datetime.min.time()))
+    with connection.cursor() as cursor:
+        cursor.execute(_RUNWAY_SQL, {"ids": list(customer_pks), "since": since, "since_at": since_at})
+
+
+def month_of_spend(customer: Customer) -> str | None:
+    """What a top-up for a month at the customer's average daily spend would be (whole yuan, rounded up),
+    as the allocate form pre-fills it from a balance warning; None while the spend is not known."""
+    import math
+
+    if not customer.daily_spend:
+        return None
+    return money_str(Decimal(math.ceil(customer.daily_spend * RUNWAY_WINDOW_DAYS)))

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.services import upstream_scopes
+from billing import services
 from billing.models import AdjustRecord, CommercialDiscount, CustomerAccount, DedicatedOffer, PartnerAccount
 from customers.models import AssociationType, Customer
 from customers.sync import customer_ids_by_upstream_id, scope_partner_id
@@ -94,7 +95,11 @@ def apply_customer_balances(ctx: SyncContext, items) -> tuple[int, int]:
         if b.customer_id in customers
     ]
     counts = bulk_upsert(CustomerAccount, rows, key="customer_id", touch=("updated_at",))
-    Customer.objects.filter(pk__in=[row["customer_id"] for row in rows]).refresh_balances()
+    pks = [row["customer_id"] for row in rows]
+    Customer.objects.filter(pk__in=pks).refresh_balances()
+    # Today's balance joins the history, and the runway follows (two statements per page).
+    services.record_balance_history({row["customer_id"]: row["amount"] for row in rows})
+    services.refresh_runway(pks)
     return counts
 
 

@@ -235,7 +235,8 @@ def _adjustment_context(request, form: AdjustmentForm, *, customer=None, reselle
         refusal = None
     context = {"customer": customer, "reseller": reseller, "form": form, "refusal": refusal, **urls}
     context.update({"tiers": None, "preview_error": ""})
-    kind, raw = form.data.get("kind") or form.initial.get("kind"), form.data.get("amount")
+    kind = form.data.get("kind") or form.initial.get("kind")
+    raw = form.data.get("amount") or form.initial.get("amount")
     if refusal is None and kind in Adjustment.Kind.values and raw:
         try:
             amount = services.clean_amount(raw)
@@ -271,6 +272,8 @@ def _adjust(request: StaffRequest, *, customer=None, reseller=None):
             "kind": kind if kind in Adjustment.Kind.values else Adjustment.Kind.ALLOCATE,
             "form_token": secrets.token_urlsafe(24),
         }
+        if customer is not None and request.GET.get("fill") == "month":
+            initial["amount"] = services.month_of_spend(customer) or ""
         form = AdjustmentForm(user=request.user, request=request, initial=initial)
         context = _adjustment_context(request, form, customer=customer, reseller=reseller)
         return render_page(request, "billing/adjustment_form.html", context, partial="form")

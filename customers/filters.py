@@ -154,6 +154,15 @@ class CustomerFilter(PersonalSearch, lists.FilterSet):
     frozen = django_filters.ChoiceFilter(
         label=_("Frozen status"), field_name="frozen_status", choices=Customer.Frozen.choices
     )
+    # The resale balances that run out soon at their average daily spend (billing keeps the runway).
+    runs_out_within = django_filters.NumberFilter(
+        label=_("Runs out within (days)"),
+        field_name="runway_days",
+        lookup_expr="lte",
+        min_value=0,
+        max_value=3650,
+        decimal_places=0,
+    )
     sort = SortFilter(
         label=_("Sort by"),
         fields={
@@ -342,7 +351,7 @@ class AssociationRequestFilter(lists.FilterSet):
     """The requests list's filters: status, change, direction, customer ID, filing date."""
 
     status = django_filters.ChoiceFilter(label=_("Status"), choices=AssociationRequest.Status.choices)
-    kind = django_filters.ChoiceFilter(label=_("Change"), choices=AssociationRequest.Kind.choices)
+    kind = django_filters.ChoiceFilter(label=_("Type of change"), choices=AssociationRequest.Kind.choices)
     direction = django_filters.ChoiceFilter(
         label=_("Initiated by"), choices=AssociationRequest.Direction.choices
     )

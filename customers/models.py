@@ -140,6 +140,13 @@ class Customer(models.Model):
     # sorts on an index of this table instead of joining and sorting every account (15 ms at 100k).
     balance = models.DecimalField(_("balance"), max_digits=16, decimal_places=2, null=True, blank=True)
     open_warning_count = models.PositiveIntegerField(_("open warnings"), default=0)
+    # The runway of a resale balance, written by billing after each balance sync from the balance history it
+    # keeps (billing.services.refresh_runway): the average daily spend over 30 days, and how many days the
+    # balance lasts at that rate. None while the history is too short or nothing is spent.
+    daily_spend = models.DecimalField(
+        _("average daily spend"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    runway_days = models.PositiveIntegerField(_("days until zero"), null=True, blank=True)
     # Set when the customer no longer appears upstream: kept, marked disassociated, never deleted.
     disassociated_at = models.DateTimeField(_("disassociated on"), null=True, blank=True)
     created_at = models.DateTimeField(_("first synced"), default=timezone.now)
@@ -178,6 +185,12 @@ class Customer(models.Model):
                 name="customer_managed_idx",
             ),
             models.Index(fields=["partner", "association_type"]),
+            # "Runs out within N days": the few customers with a runway, per partner.
+            models.Index(
+                fields=["partner", "runway_days"],
+                name="customer_runway_idx",
+                condition=models.Q(runway_days__isnull=False),
+            ),
             # Sorted by balance, both ways (NULLs last either way), for one partner and across several.
             *(
                 models.Index(

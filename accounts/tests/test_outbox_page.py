@@ -48,3 +48,27 @@ class TestOutbox:
     def test_the_outbox_is_closed_outside_demo_mode(self, client_for, ra_admin, settings):
         settings.PORTAL_DEMO = False
         assert client_for(ra_admin).get(OUTBOX).status_code == 404
+
+    def test_a_partner_admin_reads_what_its_customers_were_sent_and_no_one_elses(
+        self, client_for, ra_admin, ra_sales, rb_admin, partners
+    ):
+        from portal.lib.notifications import message_sent
+
+        for partner, text in (
+            (partners["ra"], "link-for-ra-customer"),
+            (partners["rb"], "link-for-rb-customer"),
+        ):
+            message_sent.send(
+                sender=None,
+                channel="email",
+                recipient=f"customer@{partner.pk}.example.com",
+                subject="confirm",
+                body=text,
+                context={"partner_id": partner.pk},
+                tag="association-request",
+            )
+        assert "link-for-ra-customer" in client_for(ra_admin).get(OUTBOX).content.decode()
+        assert "link-for-rb-customer" not in client_for(ra_admin).get(OUTBOX).content.decode()
+        assert "link-for-ra-customer" not in client_for(rb_admin).get(OUTBOX).content.decode()
+        # Sales staff read their own messages only.
+        assert "link-for-ra-customer" not in client_for(ra_sales).get(OUTBOX).content.decode()
