@@ -34,6 +34,17 @@ def upstream_settings(settings, upstream_sim):
     return settings
 
 
+@pytest.fixture
+def private_upstream(settings, upstream_settings, tmp_path):
+    """A simulator of the test's own, for a test that spends what the session's simulator must keep for the
+    others (a reseller's whole balance, the customers whose switch passes the account check)."""
+    from upstream.simulator.testing import SimulatorProcess
+
+    with SimulatorProcess(customers=60, seed=7, resellers=2, data_dir=tmp_path / "sim", rate_limit=0) as sim:
+        settings.UPSTREAM_ENDPOINT = sim.url
+        yield sim
+
+
 # --- speed: a fast password hasher for tests ---------------------------------------------------------------
 
 

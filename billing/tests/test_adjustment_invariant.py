@@ -36,21 +36,9 @@ def _total(partner) -> Decimal:
     return own + (customers or Decimal(0))
 
 
-@pytest.fixture
-def own_sim(settings, tmp_path):
-    """A simulator of this test's own: it spends nearly all of Reseller A's balance, which the session's
-    simulator must keep for the other tests."""
-    from upstream.simulator.testing import SimulatorProcess
-
-    with SimulatorProcess(customers=30, seed=7, resellers=2, data_dir=tmp_path / "sim", rate_limit=0) as sim:
-        settings.UPSTREAM_ENDPOINT = sim.url
-        settings.UPSTREAM_AK, settings.UPSTREAM_SK = "demo-ak", "demo-sk"
-        settings.UPSTREAM_DOMAIN_ID = settings.UPSTREAM_PARTNER_ID = "demo-distributor"
-        settings.UPSTREAM_IS_SIMULATOR = True
-        yield sim
-
-
-def test_forty_parallel_allocations_of_which_25_fit_keep_the_money_exact(own_sim, partners, monkeypatch):
+def test_forty_parallel_allocations_of_which_25_fit_keep_the_money_exact(
+    private_upstream, partners, monkeypatch
+):
     monkeypatch.setattr(outbox, "schedule_drain", lambda key=None, *, countdown=None: None)
     ra = partners["ra"]
     before = _total(ra)

@@ -38,7 +38,7 @@ def test_a_switch_filed_by_ra_admin_is_confirmed_by_the_customer_on_a_phone(
     browser,
     live_server,
     page,
-    upstream_settings,
+    private_upstream,
     partners,
     ra_admin,
     make_staff,
