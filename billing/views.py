@@ -217,8 +217,11 @@ def _adjustable_reseller(request, reseller_pk: int) -> Partner:
     )
 
 
-def _adjustment_context(request, form: AdjustmentForm, *, customer=None, reseller=None) -> dict:
-    """The form page's context: the counterparty, the refusal if funds cannot move, and the preview."""
+def _adjustment_context(
+    request, form: AdjustmentForm, *, customer=None, reseller=None, preview: bool = True
+) -> dict:
+    """The form page's context: the counterparty, the refusal if funds cannot move, and (to render) the
+    preview; a submit that goes through is not previewed (4 queries less on every allocation)."""
     if customer is not None:
         urls = {
             "form_url": reverse("billing:adjustment-new", args=[customer.pk]),
@@ -235,9 +238,17 @@ def _adjustment_context(request, form: AdjustmentForm, *, customer=None, reselle
         refusal = None
     context = {"customer": customer, "reseller": reseller, "form": form, "refusal": refusal, **urls}
     context.update({"tiers": None, "preview_error": ""})
+    if preview:
+        _add_preview(request, context)
+    return context
+
+
+def _add_preview(request, context: dict) -> None:
+    """The accounts before → after for the amount typed so far, or why there is no preview yet."""
+    form, customer, reseller = context["form"], context["customer"], context["reseller"]
     kind = form.data.get("kind") or form.initial.get("kind")
     raw = form.data.get("amount") or form.initial.get("amount")
-    if refusal is None and kind in Adjustment.Kind.values and raw:
+    if context["refusal"] is None and kind in Adjustment.Kind.values and raw:
         try:
             amount = services.clean_amount(raw)
         except ValidationError as error:
@@ -251,7 +262,6 @@ def _adjustment_context(request, form: AdjustmentForm, *, customer=None, reselle
                 reseller=reseller,
             )
             context.update({"preview_amount": amount, "preview_kind": kind})
-    return context
 
 
 def _refusal(customer: Customer) -> str:
@@ -278,7 +288,7 @@ def _adjust(request: StaffRequest, *, customer=None, reseller=None):
         context = _adjustment_context(request, form, customer=customer, reseller=reseller)
         return render_page(request, "billing/adjustment_form.html", context, partial="form")
     form = AdjustmentForm(request.POST, user=request.user, request=request)
-    context = _adjustment_context(request, form, customer=customer, reseller=reseller)
+    context = _adjustment_context(request, form, customer=customer, reseller=reseller, preview=False)
     if context["refusal"] is None and form.is_valid():
         try:
             adjustment = services.request_adjustment(
@@ -298,6 +308,7 @@ def _adjust(request: StaffRequest, *, customer=None, reseller=None):
                 request, gettext("The adjustment is recorded and is being sent to the cloud platform.")
             )
             return done(request, reverse("billing:adjustment-detail", args=[adjustment.pk]))
+    _add_preview(request, context)
     return render_page(request, "billing/adjustment_form.html", context, partial="form")
 
 

@@ -104,6 +104,10 @@ def register_handler(handler: Handler) -> Handler:
     return handler
 
 
+# How long "a drain is queued" holds at most (the queued task lost: the next command queues another).
+QUEUED_MARK_SECONDS = 30
+
+
 def enqueue(kind: str, payload: dict, *, partner_key: str, obj: models.Model | None = None) -> OutboxCommand:
     """Write a command to send; call inside the transaction that makes the domain change."""
     if kind not in HANDLERS:
@@ -203,16 +207,46 @@ def _gave_up(attempts: int, last: Exception | None) -> GaveUp:
 # --- scheduling -----------------------------------------------------------------------------------------
 
 
+def _queued_key(partner_key: str | None) -> str:
+    return f"outbox:drain-queued:{partner_key or '*'}"
+
+
 def schedule_drain(partner_key: str | None = None, *, countdown: float | None = None) -> None:
-    """Ask a worker to drain (a partner's) outbox; a broker that is down is logged, not raised."""
+    """Ask a worker to drain (a partner's) outbox; a broker that is down is logged, not raised.
+
+    A drain asked for now is queued once until a worker starts it (drain_started clears the mark): a burst of
+    500 allocations queues one drain, not 500 that each find the partner's commands being sent. A command
+    committed after that drain has started marks and queues another, so none waits for the periodic drain;
+    the mark expires by itself should the queued task be lost.
+    """
+    from django.core.cache import cache
+
     from upstream.tasks import drain_outbox
 
+    if countdown is None:
+        try:
+            if not cache.add(_queued_key(partner_key), 1, timeout=QUEUED_MARK_SECONDS):
+                return
+        except Exception:
+            logger.warning("outbox: cache unavailable; queueing the drain anyway", exc_info=True)
     try:
         drain_outbox.apply_async(args=[partner_key], countdown=countdown)
     except Exception:
         logger.warning(
             "outbox: could not queue a drain (broker down?); the periodic drain will send it", exc_info=True
         )
+        if countdown is None:
+            drain_started(partner_key)  # nothing is queued: let the next command try again
+
+
+def drain_started(partner_key: str | None) -> None:
+    """A worker starts a drain: commands committed from now on queue a drain of their own."""
+    from django.core.cache import cache
+
+    try:
+        cache.delete(_queued_key(partner_key))
+    except Exception:
+        logger.warning("outbox: cache unavailable", exc_info=True)
 
 
 def _schedule_followup(partner_key: str | None, when: datetime) -> None:

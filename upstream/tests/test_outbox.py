@@ -622,3 +622,32 @@ def _wait_for(condition, timeout: float) -> bool:
             return True
         time.sleep(0.2)
     return condition()
+
+
+def test_a_burst_of_commands_queues_one_drain_until_a_worker_starts_it(monkeypatch):
+    from upstream import tasks
+
+    queued: list = []
+    monkeypatch.setattr(tasks.drain_outbox, "apply_async", lambda args, countdown=None: queued.append(args))
+    for _ in range(5):
+        outbox.schedule_drain("ra")
+    outbox.schedule_drain("rb")
+    assert queued == [["ra"], ["rb"]]
+    # The worker starts the queued drain: a command committed from now on queues a drain of its own.
+    outbox.drain_started("ra")
+    outbox.schedule_drain("ra")
+    assert queued == [["ra"], ["rb"], ["ra"]]
+    # A follow-up at a given time (a backoff) is not held back by the mark.
+    outbox.schedule_drain("ra", countdown=5)
+    assert queued[-1] == ["ra"] and len(queued) == 4
+
+
+def test_a_drain_that_could_not_be_queued_leaves_no_mark(monkeypatch):
+    from upstream import tasks
+
+    queued: list = []
+    monkeypatch.setattr(tasks.drain_outbox, "apply_async", _broker_down)
+    outbox.schedule_drain("ra")
+    monkeypatch.setattr(tasks.drain_outbox, "apply_async", lambda args, countdown=None: queued.append(args))
+    outbox.schedule_drain("ra")
+    assert queued == [["ra"]]
