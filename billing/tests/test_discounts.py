@@ -637,6 +637,35 @@ def test_invalidating_through_the_dialog_asks_for_the_code_when_step_up_is_on(
     assert "already being invalidated" in again.content.decode()
 
 
+def test_invalidating_with_a_valid_code_goes_through_and_the_code_is_used_up(
+    client_for, ra_finance, partners, no_broker
+):
+    import re
+
+    from accounts import stepup
+    from accounts.models import Message
+
+    offer = active_offer(partners["ra"])
+    partners["ra"].require_step_up = True
+    partners["ra"].save()
+    client = client_for(ra_finance)
+    url = reverse("billing:offer-invalidate", args=[offer.pk])
+    stepup.send_code(ra_finance, "email")
+    body = Message.objects.filter(recipient=ra_finance.email).latest("created_at").body
+    code = re.search(r"\b(\d{6})\b", body).group(1)
+    response = client.post(url, {"reason": "replaced by a new offer", "code": code})
+    assert response.status_code == 302
+    offer.refresh_from_db()
+    assert offer.is_invalidating and offer.invalidation_reason == "replaced by a new offer"
+    # The same code does not work twice.
+    other = active_offer(partners["ra"], name="second offer")
+    again = client.post(
+        reverse("billing:offer-invalidate", args=[other.pk]), {"reason": "x", "code": code}, headers=HTMX
+    )
+    other.refresh_from_db()
+    assert again.status_code == 200 and not other.is_invalidating
+
+
 def test_another_tenants_offer_is_404(client_for, rb_admin, partners):
     offer = active_offer(partners["ra"])
     client = client_for(rb_admin)

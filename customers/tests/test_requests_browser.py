@@ -27,7 +27,7 @@ TEXT = {
 
 
 def _outbox_link(root_page, pattern: str) -> str:
-    """The newest match of `pattern` in the demo outbox, as the superuser reads it there."""
+    """The newest match of `pattern` in the demo outbox, as the partner's admin reads it there."""
     root_page.goto("/dev/outbox/")
     body = root_page.locator("#outbox-table tbody").inner_text()
     return re.search(pattern, body).group(1)
@@ -52,7 +52,6 @@ def test_a_switch_filed_by_ra_admin_is_confirmed_by_the_customer_on_a_phone(
     settings.PORTAL_DEMO = True
     settings.SITE_URL = live_server.url
     monkeypatch.setattr(upstream_outbox, "schedule_drain", lambda key=None, *, countdown=None: None)
-    make_staff("dist", "admin", username="root", superuser=True)
     sync("indirect_partners", "customers", "partner_balances", "customer_balances")
     customer, _change = _candidate(partners["ra"], "SWITCH_TO_REFERRAL")
     Customer.objects.filter(pk=customer.pk).update(association_type="2")
@@ -74,10 +73,10 @@ def test_a_switch_filed_by_ra_admin_is_confirmed_by_the_customer_on_a_phone(
     expect(page.locator("[data-testid=request-status]")).to_have_text(texts["waiting"])
     request = AssociationRequest.objects.get(customer=customer)
 
-    # The customer, on a phone: the link from the demo outbox (read there by the superuser).
+    # The customer, on a phone: the link from the demo outbox (read there by the partner's admin).
     root = browser.new_context(base_url=live_server.url)
     root_page = root.new_page()
-    sign_in(root_page, "root", PASSWORD)
+    sign_in(root_page, "ra-admin", PASSWORD)
     link = _outbox_link(root_page, r"(/confirm/[^/\s]+/)")
     phone = browser.new_context(
         base_url=live_server.url, viewport={"width": 390, "height": 844}, locale="zh-CN"
