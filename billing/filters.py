@@ -118,9 +118,7 @@ def _day_start(day: datetime.date) -> datetime.datetime:
 
 
 def _portal_side(user: User, data: dict):
-    rows = Adjustment.objects.for_user(user) | Adjustment.objects.filter(
-        reseller_id__in=user.partner.visible_partner_ids() if user.partner else []
-    )
+    rows = Adjustment.objects.for_user(user)
     if data.get("origin") == OUTSIDE or data.get("kind") == UNBIND:
         return rows.none()
     if data.get("customer"):

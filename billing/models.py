@@ -486,6 +486,16 @@ class PartnerDiscount(models.Model):
         )
 
 
+class AdjustmentQuerySet(PartnerScopedQuerySet):
+    def for_partner(self, partner, *, include_resellers: bool = True):
+        """A partner's adjustments: those its money paid, and those to it as a reseller (its distributor's
+        allocations and reclaims), with its resellers' for a distributor."""
+        if partner is None:
+            return self.none()
+        ids = partner.visible_partner_ids() if include_resellers else [partner.pk]
+        return self.filter(models.Q(partner__in=ids) | models.Q(reseller__in=ids))
+
+
 class AdjustmentStateError(Exception):
     """An adjustment was asked to make a move its state machine does not allow."""
 
@@ -636,7 +646,7 @@ class Adjustment(models.Model):
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
-    objects = PartnerScopedQuerySet.as_manager()
+    objects = AdjustmentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("adjustment")

@@ -147,19 +147,30 @@ def _validate_funds(
                 _("The customer's balance is not known yet; try again after the next balance sync."),
                 code="no_balance",
             )
-        pending = _open_sum(Adjustment.objects.filter(customer=customer, kind=Adjustment.Kind.RECLAIM))
-        available = account.amount - pending
+        available = customer_reclaimable(customer, account)
     else:
-        account = _balance_account(reseller)
-        pending = _open_sum(Adjustment.objects.filter(reseller=reseller, kind=Adjustment.Kind.RECLAIM))
-        spending = _open_sum(Adjustment.objects.filter(partner=reseller, kind=Adjustment.Kind.ALLOCATE))
-        available = account.amount - pending - spending
+        available = reseller_reclaimable(reseller, _balance_account(reseller))
     if amount > available:
         raise ValidationError(
             _("The amount is more than the available amount of the account (%(available)s CNY)."),
             code="insufficient_balance",
             params={"available": to_money(max(available, Decimal(0)))},
         )
+
+
+def customer_reclaimable(customer: Customer, account: CustomerAccount) -> Decimal:
+    """What may be reclaimed from a customer: its account's amount less its reclaims still open."""
+    return account.amount - _open_sum(
+        Adjustment.objects.filter(customer=customer, kind=Adjustment.Kind.RECLAIM)
+    )
+
+
+def reseller_reclaimable(reseller: Partner, account: PartnerAccount) -> Decimal:
+    """What a distributor may reclaim from a reseller: its balance less the reclaims from it and its own
+    allocations still open."""
+    pending = _open_sum(Adjustment.objects.filter(reseller=reseller, kind=Adjustment.Kind.RECLAIM))
+    spending = _open_sum(Adjustment.objects.filter(partner=reseller, kind=Adjustment.Kind.ALLOCATE))
+    return account.amount - pending - spending
 
 
 def _command(adjustment: Adjustment) -> tuple[str, dict]:
@@ -778,11 +789,7 @@ def preview_adjustment(
     )
     if customer is not None:
         account = CustomerAccount.objects.filter(customer=customer).first()
-        held = None
-        if account is not None:
-            held = account.amount - _open_sum(
-                Adjustment.objects.filter(customer=customer, kind=Adjustment.Kind.RECLAIM)
-            )
+        held = None if account is None else customer_reclaimable(customer, account)
         tiers.append(
             Tier(customer.customer_id, held, None if held is None else held - sign * amount, "customer")
         )
@@ -793,16 +800,10 @@ def preview_adjustment(
 
 
 def _reseller_holds(reseller: Partner) -> Decimal | None:
-    """What a distributor may reclaim from a reseller: its balance − reclaims from it and its own
-    allocations still in progress (as _validate_funds counts it)."""
     account = PartnerAccount.objects.filter(
         partner=reseller, account_type=PartnerAccount.AccountType.BALANCE
     ).first()
-    if account is None:
-        return None
-    pending = _open_sum(Adjustment.objects.filter(reseller=reseller, kind=Adjustment.Kind.RECLAIM))
-    spending = _open_sum(Adjustment.objects.filter(partner=reseller, kind=Adjustment.Kind.ALLOCATE))
-    return account.amount - pending - spending
+    return None if account is None else reseller_reclaimable(reseller, account)
 
 
 def _known_available(partner: Partner) -> Decimal | None:

@@ -9,9 +9,7 @@ from types import SimpleNamespace
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -20,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.decorators import staff_required
 from accounts.http import StaffRequest
 from accounts.models import Partner
-from accounts.tenancy import get_for_user_or_404
+from accounts.tenancy import get_for_user_or_404, get_partner_or_404
 from billing import services
 from billing.filters import KIND_CHOICES, OUTSIDE, AdjustmentFilterForm, Ledger
 from billing.forms import (
@@ -209,12 +207,10 @@ def _adjustable_customer(request, customer_pk: int) -> Customer:
 
 def _adjustable_reseller(request, reseller_pk: int) -> Partner:
     """One of the user's distributor's resellers; anything else (another tenant, itself) is a 404."""
-    partner = request.user.partner
-    if partner is None or not partner.is_distributor:
+    reseller = get_partner_or_404(request.user, reseller_pk)
+    if reseller.pk == request.user.partner_id:
         raise Http404
-    return get_object_or_404(
-        Partner.objects.filter(parent=partner, tier=Partner.Tier.RESELLER), pk=reseller_pk
-    )
+    return reseller
 
 
 def _adjustment_context(
@@ -373,8 +369,7 @@ def reseller_list(request: StaffRequest):
 def _get_adjustment(request, adjustment_pk: int) -> Adjustment:
     """An adjustment of the user's partner (or one of its resellers), as counterparty or payer; else 404."""
     rows = Adjustment.objects.select_related("customer", "reseller", "partner", "requested_by", "decided_by")
-    ids = request.user.partner.visible_partner_ids() if request.user.partner else []
-    return get_object_or_404(rows.filter(Q(partner__in=ids) | Q(reseller__in=ids)), pk=adjustment_pk)
+    return get_for_user_or_404(rows, request.user, pk=adjustment_pk)
 
 
 def _detail_context(request, adjustment: Adjustment, form=None) -> dict:
