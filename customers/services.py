@@ -385,6 +385,7 @@ BLOCKER_ADVICE = {
     "FROZEN": gettext_lazy("Have the customer's account unfrozen first."),
     "SUB_ACCOUNT": gettext_lazy("Unbind the sub-accounts (or the account from its master) first."),
     "SPECIAL_CONTRACT": gettext_lazy("Contact your ecosystem manager about the special contract."),
+    "COOLDOWN": gettext_lazy("Wait until the cooldown ends; the customer can still ask to leave."),
 }
 BLOCKER_LABELS = {
     "ARREARS": gettext_lazy("Arrears"),
@@ -393,6 +394,7 @@ BLOCKER_LABELS = {
     "FROZEN": gettext_lazy("Frozen account"),
     "SUB_ACCOUNT": gettext_lazy("Enterprise sub-account"),
     "SPECIAL_CONTRACT": gettext_lazy("Special contract"),
+    "COOLDOWN": gettext_lazy("The customer left of its own accord in the last 3 months"),
 }
 
 
@@ -413,6 +415,13 @@ class AccountCheck:
     error: str = ""
 
 
+def _blocker_advice(item) -> str:
+    if item.code == "COOLDOWN" and item.until is not None:
+        day = date_format(timezone.localtime(item.until), "Y-m-d")
+        return _("You can file a request from %(date)s.") % {"date": day}
+    return str(BLOCKER_ADVICE.get(item.code, ""))
+
+
 def run_account_check(customer: Customer, kind: str) -> AccountCheck:
     """CheckAssociationChange for this customer and change (a short read the user started)."""
     from upstream.client import RetryPolicy, UpstreamClient
@@ -430,7 +439,7 @@ def run_account_check(customer: Customer, kind: str) -> AccountCheck:
             code=item.code,
             label=str(BLOCKER_LABELS.get(item.code, item.code)),
             message=item.message,
-            advice=str(BLOCKER_ADVICE.get(item.code, "")),
+            advice=_blocker_advice(item),
         )
         for item in result.items
     ]

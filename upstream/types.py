@@ -365,10 +365,14 @@ class AssociationRecord:
 
 @dataclass(frozen=True)
 class AssociationCheckItem:
-    """A blocker found by the account check: ARREARS, UNEXPIRED_RI, PENDING_PARTNER_PAY_ORDERS, FROZEN, …"""
+    """A blocker found by the account check: ARREARS, UNEXPIRED_RI, PENDING_PARTNER_PAY_ORDERS, FROZEN, …
+
+    `until` is set for COOLDOWN: when the partner may act again after the customer's own disassociation.
+    """
 
     code: str
     message: str
+    until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -382,7 +386,9 @@ class AssociationCheck:
     @classmethod
     def from_api(cls, d: Mapping[str, Any]) -> AssociationCheck:
         items = tuple(
-            AssociationCheckItem(code=_text(i.get("code")), message=_text(i.get("message")))
+            AssociationCheckItem(
+                code=_text(i.get("code")), message=_text(i.get("message")), until=parse_time(i.get("until"))
+            )
             for i in d.get("items") or []
         )
         return cls(passed=bool(d.get("passed")), items=items, raw=d)

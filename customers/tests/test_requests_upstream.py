@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import transaction
@@ -103,6 +103,41 @@ def test_the_account_check_reports_each_blocker_with_advice(synced, upstream_sim
     assert not check.passed and [b.code for b in check.blockers] == ["ARREARS", "UNEXPIRED_RI"]
     assert all(b.advice for b in check.blockers)
     assert services.run_account_check(customer, change).passed
+
+
+def _returned_customer(partner) -> tuple[Customer, datetime]:
+    """A customer of `partner` that left of its own accord in the last 90 days and came back."""
+    since = timezone.now() - timedelta(days=90)
+    with UpstreamClient.from_settings(rate_limit=0) as client:
+        records = client.list_association_records(
+            operation_type="DISASSOCIATE", operation_time_begin=since, limit=100
+        )
+    for record in records:
+        customer = Customer.objects.filter(partner=partner, customer_id=record.customer_id).first()
+        if record.initiator == "CUSTOMER" and customer is not None and customer.is_associated:
+            return customer, record.operation_time
+    raise AssertionError("the generated world has no returned customer")
+
+
+def test_the_platform_holds_the_partner_back_after_the_customers_own_disassociation(synced):
+    """CheckAssociationChange answers COOLDOWN until 90 days after a customer-initiated disassociation, and
+    ApplyAssociationChange refuses, even before the portal has synced the record that starts it."""
+    customer, left = _returned_customer(synced["dist"])
+    assert services.cooldown_until(customer) is None  # the record is not synced: only the platform knows
+    until = left + timedelta(days=90)
+    for kind in services.request_kinds(customer):
+        check = services.run_account_check(customer, kind)
+        cooldown = [b for b in check.blockers if b.code == "COOLDOWN"]
+        assert not check.passed and len(cooldown) == 1, kind
+        assert cooldown[0].label == str(services.BLOCKER_LABELS["COOLDOWN"])
+        assert timezone.localtime(until).strftime("%Y-%m-%d") in cooldown[0].advice
+    with UpstreamClient.from_settings(rate_limit=0) as client, pytest.raises(UpstreamError) as refused:
+        client.apply_association_change(
+            customer.customer_id, "DISASSOCIATE", reason="test", customer_confirmed_at=timezone.now()
+        )
+    assert "COOLDOWN" in str(refused.value.message)
+    sync("association_records")
+    assert services.cooldown_until(customer) == until
 
 
 def test_an_agreed_switch_is_applied_upstream_once_with_one_event(synced):

@@ -485,6 +485,30 @@ def _between(rng: random.Random, start: datetime, end: datetime) -> datetime:
     return start + timedelta(seconds=rng.randint(0, span))
 
 
+def returned_customers(seed: int, rows: list[CustomerRow], anchor: datetime) -> list[tuple]:
+    """Referral customers that left of their own accord in the last months and came back.
+
+    One in 25 of each partner's referral customers of over 120 days (at least one). Their customer-initiated
+    disassociation starts the platform's cooldown: until 90 days after it the partner may neither switch nor
+    disassociate them (CheckAssociationChange answers COOLDOWN). Drawn from a generator of their own, so the
+    rest of the world stays as it was.
+    """
+    rng = random.Random(f"{seed}:returned")
+    eligible: dict[str, list[CustomerRow]] = {}
+    for c in rows:
+        if c.association_type == "1" and parse_time(c.associated_on) <= anchor - timedelta(days=120):
+            eligible.setdefault(c.partner_id, []).append(c)
+    records = []
+    for partner_id in sorted(eligible):
+        group = eligible[partner_id]
+        for c in rng.sample(group, max(1, len(group) // 25)):
+            left = _between(rng, anchor - timedelta(days=80), anchor - timedelta(days=10))
+            back = left + timedelta(days=rng.randint(1, 5), seconds=rng.randint(0, 86_399))
+            records.append((c.partner_id, c.customer_id, "DISASSOCIATE", "1", "1", fmt(left), "CUSTOMER"))
+            records.append((c.partner_id, c.customer_id, "ASSOCIATE", "1", None, fmt(back), "CUSTOMER"))
+    return records
+
+
 def world(seed: int, customers: int, resellers: int, anchor: datetime) -> World:
     """The whole generated world for a seed and sizes."""
     rng = random.Random(f"{seed}:world")
@@ -598,6 +622,7 @@ def world(seed: int, customers: int, resellers: int, anchor: datetime) -> World:
                 )
             )
         c.amount = c.debt_amount = 0
+    assoc.extend(returned_customers(seed, rows, anchor))
     assoc.sort(key=lambda r: r[5])
     adjust.sort(key=lambda r: r[6])
 

@@ -21,7 +21,7 @@ from . import generate as gen
 from . import trade
 from .errors import ApiError, bad_request
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 DB_NAME = "upstream-sim.sqlite3"
 
 SCHEMA = """
@@ -149,6 +149,9 @@ SCENE_CUSTOMER = "CUSTOMER"
 SCENE_INDIRECT_PARTNER = "INDIRECT_PARTNER"
 DAILY_TRADE_LIMIT = 50  # payments per customer per UTC day; more is CBC.99008056 (POST /_sim/trade-limit)
 PAY_BLOCKER = "PENDING_PARTNER_PAY_ORDERS"
+# A customer-initiated disassociation holds the partner back from switching or disassociating for 90 days.
+COOLDOWN_BLOCKER = "COOLDOWN"
+COOLDOWN = timedelta(days=90)
 TRADE_TABLES = {
     "orders": "orders",
     "line_items": "order_line_items",
@@ -841,22 +844,39 @@ class Store:
         return {"total_count": total, "records": [{k: r[k] for k in keys} for r in rows]}
 
     @staticmethod
-    def _check(row: sqlite3.Row, change: str) -> list[dict[str, str]]:
+    def _check(db, row: sqlite3.Row, change: str) -> list[dict[str, str]]:
         target = {"SWITCH_TO_REFERRAL": "1", "SWITCH_TO_RESALE": "2"}.get(change)
         if target is not None and row["association_type"] == target:
             kind = "referral" if target == "1" else "resale"
             raise bad_request(f"The customer is already a {kind} customer.")
-        return json.loads(row["blockers"])
+        items = json.loads(row["blockers"])
+        now = utc_now()
+        left = db.execute(
+            "SELECT MAX(operation_time) FROM association_records WHERE customer_id = ?"
+            " AND operation_type = 'DISASSOCIATE' AND initiator = 'CUSTOMER' AND operation_time > ?",
+            (row["customer_id"], gen.fmt(now - COOLDOWN)),
+        ).fetchone()[0]
+        if left is not None:
+            until = gen.parse_time(left) + COOLDOWN
+            items.append(
+                {
+                    "code": COOLDOWN_BLOCKER,
+                    "message": f"客户于 {left[:10]} 自行解除关联，{gen.fmt(until)[:10]} 前"
+                    "伙伴不可切换关联类型或解除关联。",
+                    "until": gen.fmt(until),
+                }
+            )
+        return items
 
     def check_association_change(self, scope: str, customer_id: str, change: str) -> dict[str, Any]:
         with self._tx() as db:
-            items = self._check(self._customer(db, scope, customer_id), change)
+            items = self._check(db, self._customer(db, scope, customer_id), change)
         return {"passed": not items, "items": items}
 
     def apply_association_change(self, scope: str, customer_id: str, change: str, reason: str) -> str:
         with self._tx() as db:
             row = self._customer(db, scope, customer_id)
-            items = self._check(row, change)
+            items = self._check(db, row, change)
             if items:
                 listed = "; ".join(f"{i['code']}: {i['message']}" for i in items)
                 raise bad_request(f"The account check failed: {listed}")
