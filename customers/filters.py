@@ -184,7 +184,29 @@ class CustomerFilter(PersonalSearch, lists.FilterSet):
         self.filters["account_manager"].queryset = staff_of(user)
 
 
-class WarningFilter(PersonalSearch, lists.FilterSet):
+class PartnerScope:
+    """The `partner` filter of a distributor's scopes (itself, all resellers combined, one reseller); a
+    FilterSet declares it with `partner = PartnerScope.declare()` and calls `scope_partners(user)`. Others
+    (resellers, solution providers) do not get the filter."""
+
+    @staticmethod
+    def declare():
+        return django_filters.ChoiceFilter(label=_("Partner"), method="filter_partner", choices=())
+
+    def scope_partners(self, user: User) -> None:
+        choices = partner_scope_choices(user)
+        if choices:
+            self.filters["partner"].extra["choices"] = choices
+        else:
+            del self.filters["partner"]
+
+    def filter_partner(self, queryset, _name, value):
+        ids = scope_partner_ids(self.user, value)
+        return queryset.none() if ids is None else queryset.filter(partner_id__in=ids)
+
+
+class WarningFilter(PartnerScope, PersonalSearch, lists.FilterSet):
+    partner = PartnerScope.declare()
     scene = django_filters.CharFilter(label=_("Scene name"), field_name="scene_name", lookup_expr="icontains")
     category = django_filters.ChoiceFilter(label=_("Category"), choices=CustomerWarning.Category.choices)
     status = django_filters.ChoiceFilter(label=_("Status"), choices=CustomerWarning.Status.choices)
@@ -220,6 +242,7 @@ class WarningFilter(PersonalSearch, lists.FilterSet):
         super().__init__(*args, **kwargs)
         self.user = user
         self.filters["account_manager"].queryset = staff_of(user)
+        self.scope_partners(user)
 
     def filter_customer(self, queryset, _name, value):
         """A customer ID (free: not personal data), else a whole customer name or account name (metered)."""
@@ -277,12 +300,12 @@ def local_day_start(day):
     return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
 
 
-class AssociationEventFilter(PersonalSearch, lists.FilterSet):
+class AssociationEventFilter(PartnerScope, PersonalSearch, lists.FilterSet):
     """The association records' filters (关联类型, 操作类型, 操作时间, customer, initiator, and a
     distributor's reseller). Dates are days in the user's time zone, turned into a range of instants so
     that the (partner, occurred_at) index answers them."""
 
-    partner = django_filters.ChoiceFilter(label=_("Partner"), method="filter_partner", choices=())
+    partner = PartnerScope.declare()
     association_type = django_filters.ChoiceFilter(
         label=_("Association type"), choices=AssociationType.choices
     )
@@ -312,15 +335,7 @@ class AssociationEventFilter(PersonalSearch, lists.FilterSet):
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.user = user
-        choices = partner_scope_choices(user)
-        if choices:
-            self.filters["partner"].extra["choices"] = choices
-        else:
-            del self.filters["partner"]
-
-    def filter_partner(self, queryset, _name, value):
-        ids = scope_partner_ids(self.user, value)
-        return queryset.none() if ids is None else queryset.filter(partner_id__in=ids)
+        self.scope_partners(user)
 
     def filter_from(self, queryset, _name, value):
         return queryset.filter(occurred_at__gte=local_day_start(value))

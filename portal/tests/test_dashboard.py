@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from customers.models import AssociationEvent, CustomerWarning
 from portal import dashboard
@@ -191,6 +191,42 @@ def test_counts_link_to_the_records_filtered_the_same_way(client_for, dist_admin
     # The month's cell links to that month alone.
     this_month = timezone.localdate().replace(day=1).isoformat()
     assert f"operation=DISASSOCIATE&amp;occurred_from={this_month}" in body
+
+
+def test_a_reseller_scopes_warning_counts_link_to_that_resellers_warnings(
+    client_for, dist_admin, partners, make_customer
+):
+    """The warnings tile of one reseller (or of all resellers) opens the inbox filtered to the same scope,
+    where the count on the tile is the number of rows."""
+    now = timezone.now()
+    for key, n in (("ra", 2), ("rb", 3), ("dist", 1)):
+        customer = make_customer(key)
+        for _ in range(n):
+            CustomerWarning.objects.create(
+                partner=partners[key],
+                customer=customer,
+                customer_upstream_id=customer.customer_id,
+                warning_id=f"w-{next(_seq)}",
+                scene_name="s",
+                category="CHURN",
+                title="t",
+                send_time=now,
+            )
+    client = client_for(dist_admin)
+    for scope, expected in ((partners["rb"].pk, 3), ("resellers", 5), ("", 1)):
+        body = client.get(DASHBOARD, {"partner": scope} if scope else {}).content.decode()
+        link = re.search(r'<a href="([^"]+)" data-testid="warnings-CHURN">[^<]*<strong>(\d+)</strong>', body)
+        assert int(link.group(2)) == expected, scope
+        inbox = client.get(link.group(1).replace("&amp;", "&")).content.decode()
+        assert len(re.findall(r"<tr[^>]*data-warning=", inbox)) == expected, scope
+    # A partner the user may not see is refused with a message; the list stays the user's own, unfiltered.
+    response = client.get(reverse("customers:warnings"), {"tab": "all", "partner": "999999"})
+    with translation.override(response["Content-Language"]):
+        refused = translation.gettext(
+            "Some filters were not understood (%(names)s), so the list is not filtered."
+        ) % {"names": translation.gettext("Partner")}
+    assert refused in response.content.decode()
+    assert len(re.findall(r"<tr[^>]*data-warning=", response.content.decode())) == 6
 
 
 def test_the_chart_is_svg_with_a_table_and_follows_the_language(client_for, ra_admin, partners):
