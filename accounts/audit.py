@@ -97,6 +97,14 @@ ACTIONS: dict[str, Action] = {
     "adjustment_requested": Action(
         _("Adjustment requested"), _("asked to %(kind_label)s ¥%(amount)s for %(object)s")
     ),
+    # partner payment of customers' orders (issue 12)
+    "order_payment_requested": Action(
+        _("Order payment requested"), _("asked to pay %(object)s (¥%(amount)s)")
+    ),
+    "order_payment_rejected": Action(
+        _("Order payment rejected"), _("declined to pay %(object)s (¥%(amount)s): the customer pays it")
+    ),
+    "order_export": Action(_("Orders exported"), _("exported %(rows)s orders (masked)")),
     # discounts and dedicated offers (issue 10)
     "partner_discount_set": Action(
         _("Discount set"),
@@ -117,6 +125,21 @@ ACTIONS: dict[str, Action] = {
     ),
     "dedicated_offer_push_failed": Action(
         _("Dedicated offer change not accepted"), _("did not accept the change of %(object)s: %(error)s")
+    ),
+    # customer onboarding (issue 14)
+    "customer_application_filed": Action(
+        _("Customer creation requested"), _("asked the cloud platform to create the account %(object)s")
+    ),
+    "customer_application_created": Action(
+        _("Customer created"), _("the cloud platform created the account %(object)s")
+    ),
+    "realname_submitted": Action(_("Verification submitted"), _("submitted %(object)s for real-name review")),
+    "realname_documents_viewed": Action(_("Verification viewed"), _("viewed %(object)s and its documents")),
+    "realname_document_downloaded": Action(
+        _("Verification document downloaded"), _("downloaded the %(document)s of %(object)s")
+    ),
+    "customer_application_failed": Action(
+        _("Customer not created"), _("the cloud platform did not create %(object)s: %(error)s")
     ),
     # association requests (issue 8)
     "association_request_filed": Action(

@@ -20,6 +20,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.reveal_customer",
         "customers.export_customer",
         "customers.assign_account_manager",
+        "customers.add_customerapplication",  # creating customers (issue 14)
+        "customers.add_realnameapplication",
         "customers.view_customerwarning",
         "customers.handle_warning",
         "customers.view_all_warnings",
@@ -36,6 +38,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "billing.view_adjustment",
         "billing.add_adjustment",
         "billing.add_reconciliationnote",
+        # orders and partner payment (issue 12)
+        "customers.view_order",
+        "customers.export_order",
+        "customers.pay_order",
     ],
     ROLE_FINANCE: [
         "customers.view_customer",
@@ -50,9 +56,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "billing.invalidate_dedicatedoffer",
         "billing.view_adjustment",
         "billing.add_adjustment",
+        # orders and partner payment (issue 12)
+        "customers.view_order",
+        "customers.export_order",
+        "customers.pay_order",
     ],
     ROLE_SALES: [
         "customers.view_customer",
+        "customers.add_customerapplication",  # creating customers (issue 14)
+        "customers.add_realnameapplication",
         "customers.reveal_customer",
         "customers.export_customer",
         "customers.view_customerwarning",
@@ -61,9 +73,13 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "billing.view_partnerdiscount",
         "billing.view_commercialdiscount",
         "billing.view_dedicatedoffer",
+        # orders (issue 12): an account manager sees its own customers' (OrderQuerySet.visible_to)
+        "customers.view_order",
+        "customers.export_order",
     ],
     ROLE_VIEWER: [
         "customers.view_customer",
+        "customers.view_order",
     ],
 }
 

@@ -62,6 +62,11 @@ PAGES: list[Page] = [
     Page("associations_filtered", "/customers/associations/?operation=DISASSOCIATE&occurred_from={month}"),
     Page("associations_deep", "/customers/associations/?page={association_deep_page}"),
     Page("association_requests", "/customers/requests/"),
+    Page("orders", "/customers/orders/"),
+    Page("orders_awaiting_payment", "/customers/orders/?status=partner"),
+    Page("orders_filtered", "/customers/orders/?type=renew&created_from={order_month}"),
+    Page("orders_deep", "/customers/orders/?page={order_deep_page}"),
+    Page("resources_expiring", "/customers/resources/"),
     Page("adjustments", "/billing/adjustments/"),
     Page("discounts_partner", "/billing/discounts/"),
     Page("discounts_commercial", "/billing/discounts/commercial/"),
@@ -140,6 +145,18 @@ def associations(user) -> dict:
     count = AssociationEvent.objects.for_user(user).order_by().values("pk")[:10_001].count()
     deep, _last = _pages(count)
     return {"association_deep_page": deep, "month": timezone.localdate().replace(day=1).isoformat()}
+
+
+@fact
+def orders(user) -> dict:
+    from django.utils import timezone
+
+    from customers.models import Order
+
+    # Counted up to the list's cap, as the list does.
+    count = Order.objects.visible_to(user).heads().order_by().values("pk")[:10_001].count()
+    deep, _last = _pages(count)
+    return {"order_deep_page": deep, "order_month": timezone.localdate().replace(day=1).isoformat()}
 
 
 def compute_facts(user) -> dict:

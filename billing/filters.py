@@ -139,8 +139,14 @@ def _portal_side(user: User, data: dict):
 
 
 def _upstream_side(user: User, data: dict):
+    """The upstream records the portal did not make, filtered."""
     made_here = Adjustment.objects.filter(upstream_transaction_id=OuterRef("trans_id"))
-    rows = AdjustRecord.objects.for_user(user).filter(~Exists(made_here))
+    return _upstream_records(user, data).filter(~Exists(made_here))
+
+
+def _upstream_records(user: User, data: dict):
+    """The user's upstream records as filtered (those the portal made included)."""
+    rows = AdjustRecord.objects.for_user(user)
     # What only the portal knows (who asked, a status other than done) matches no upstream record.
     if data.get("origin") == PORTAL or data.get("requested_by"):
         return rows.none()
@@ -206,20 +212,27 @@ def _upstream_rows(rows):
     ).values(*COLUMNS)
 
 
+ORDER = ("-at", "-row_pk")
+
+
 class Ledger:
     """The filtered records of a user's partner: `rows` (newest first) and the `totals` of the whole set."""
 
     def __init__(self, user: User, data: dict):
+        self.user, self.data = user, data
         self.portal = _portal_side(user, data)
         self.upstream = _upstream_side(user, data)
 
     @property
     def rows(self):
-        return (
-            _portal_rows(self.portal)
-            .union(_upstream_rows(self.upstream), all=True)
-            .order_by("-at", "-row_pk")
-        )
+        """Every row, newest first (the CSV export streams these)."""
+        return _portal_rows(self.portal).union(_upstream_rows(self.upstream), all=True).order_by(*ORDER)
+
+    @property
+    def page_rows(self) -> LedgerRows:
+        """The rows as the paginator reads them: a window is one query that takes, from each side's index,
+        only the newest rows up to the window's end (see LedgerRows)."""
+        return LedgerRows(self)
 
     def totals(self) -> dict:
         """Succeeded allocations and reclaims (reclaims on disassociation included) over the filtered set."""
@@ -229,12 +242,95 @@ class Ledger:
             allocated=Sum("amount", filter=done & Q(kind=Adjustment.Kind.ALLOCATE), output_field=money),
             reclaimed=Sum("amount", filter=done & Q(kind=Adjustment.Kind.RECLAIM), output_field=money),
         )
-        upstream = self.upstream.order_by().aggregate(
-            allocated=Sum(
-                "amount", filter=Q(operation_type=AdjustRecord.OperationType.ALLOCATE), output_field=money
-            ),
-            reclaimed=Sum(
-                "amount", filter=~Q(operation_type=AdjustRecord.OperationType.ALLOCATE), output_field=money
-            ),
-        )
+        upstream = self._rolled_up_totals()
+        if upstream is None:
+            upstream = _sums(self.upstream)
         return {key: (portal[key] or 0) + (upstream[key] or 0) for key in ("allocated", "reclaimed")}
+
+    def _rolled_up_totals(self) -> dict | None:
+        """The upstream side's totals from the maintained FundsDay rows (billing 0008), when the filters
+        allow: by partner, allocate or every kind, and dates whose days are the rollup's. Every record of
+        those days, less those the portal made (shown on the portal's side): the latter are at most the
+        portal's own adjustments, read by transaction id. None when the filters need the records themselves.
+        """
+        import zoneinfo
+
+        from billing.models import FundsDay
+        from customers.models import ROLLUP_ZONE
+
+        data = self.data
+        if data.get("customer") or data.get("kind") in (RECLAIM, UNBIND):
+            return None
+        records = _upstream_records(self.user, data)
+        if records.query.is_empty():
+            return {"allocated": 0, "reclaimed": 0}
+        rollup = zoneinfo.ZoneInfo(ROLLUP_ZONE)
+        days = {}
+        for name, bound in (("date_from", "day__gte"), ("date_to", "day__lte")):
+            if data.get(name):
+                if _day_start(data[name]).astimezone(rollup).time() != datetime.time.min:
+                    return None  # the user's days are not the rollup's: count the records
+                days[bound] = data[name]
+        partners = [data["reseller"].pk] if data.get("reseller") else self.user.partner.visible_partner_ids()
+        rolled = FundsDay.objects.filter(partner_id__in=partners, **days).aggregate(
+            allocated=Sum("allocated"), reclaimed=Sum("reclaimed")
+        )
+        made_here = Adjustment.objects.exclude(upstream_transaction_id="").values("upstream_transaction_id")
+        ours = _sums(records.filter(trans_id__in=made_here))
+        totals = {key: (rolled[key] or 0) - (ours[key] or 0) for key in ("allocated", "reclaimed")}
+        if data.get("kind") == ALLOCATE:
+            totals["reclaimed"] = 0
+        return totals
+
+
+class LedgerRows:
+    """The ledger's rows for lists.paginate: `rows[start:stop]` and a count capped like every list's.
+
+    Ordering the UNION of both sides and then taking a window sorted every row of both (200,000 upstream
+    records at 100,000 customers: 0.6–0.8 s a page). Here each side is ordered and cut at `stop` first
+    (on its own time index), and only those rows are merged: a page reads `stop` rows of each side.
+    """
+
+    ordered = True  # the paginator reads a page in the back half from the end (lists._counted_page)
+
+    def __init__(self, ledger: Ledger, order: tuple[str, ...] = ORDER):
+        self.ledger, self.order = ledger, order
+
+    def reverse(self) -> LedgerRows:
+        """The same rows, oldest first."""
+        return LedgerRows(self.ledger, tuple(key.removeprefix("-") for key in ORDER))
+
+    def __getitem__(self, window: slice) -> list[dict]:
+        start, stop = window.start or 0, window.stop
+        if stop is not None and stop <= start:  # an empty window (the one page of an empty list)
+            return []
+        sides = [
+            rows(side).order_by(*self.order)
+            for rows, side in ((_portal_rows, self.ledger.portal), (_upstream_rows, self.ledger.upstream))
+            if not side.query.is_empty()
+        ]
+        if len(sides) < 2:  # one side or none: no merge
+            return list(sides[0][start:stop]) if sides else []
+        portal, upstream = (side[:stop] for side in sides) if stop is not None else sides
+        return list(portal.union(upstream, all=True).order_by(*self.order)[start:stop])
+
+    def __len__(self) -> int:
+        """Both sides counted, each up to the lists' cap (so a count past it reads as "more than")."""
+        from portal.lib.lists import COUNT_CAP
+
+        return sum(
+            side.order_by().values("pk")[: COUNT_CAP + 1].count()
+            for side in (self.ledger.portal, self.ledger.upstream)
+        )
+
+    def exact_count(self) -> int:
+        return self.ledger.portal.count() + self.ledger.upstream.count()
+
+
+def _sums(records) -> dict:
+    money = DecimalField(max_digits=18, decimal_places=2)
+    allocate = Q(operation_type=AdjustRecord.OperationType.ALLOCATE)
+    return records.order_by().aggregate(
+        allocated=Sum("amount", filter=allocate, output_field=money),
+        reclaimed=Sum("amount", filter=~allocate, output_field=money),
+    )

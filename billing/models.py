@@ -79,6 +79,15 @@ class CustomerAccount(models.Model):
     class Meta:
         verbose_name = _("customer account")
         verbose_name_plural = _("customer accounts")
+        indexes = [
+            # The accounts in debt, per partner: a few percent of all (the dashboard's tile; migration 0007).
+            models.Index(
+                fields=["partner"],
+                include=["customer"],
+                condition=models.Q(debt_amount__gt=0),
+                name="customeraccount_in_debt_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.amount}"
@@ -119,9 +128,82 @@ class AdjustRecord(CustomerRecord):
         verbose_name = _("adjust record")
         verbose_name_plural = _("adjust records")
         ordering = ["-operation_time", "-id"]
+        indexes = [
+            # The dashboard's "funds this month" sums a month of a scope's records (migration 0007).
+            models.Index(
+                fields=["partner", "operation_time"],
+                include=["operation_type", "amount"],
+                name="adjustrecord_partner_time_idx",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_operation_type_display()} {self.amount} {self.customer_upstream_id}"
+
+
+class FundsDay(models.Model):
+    """One partner's adjust records of one day (in customers.models.ROLLUP_ZONE): allocated and reclaimed
+    (reclaims on disassociation included), summed and counted.
+
+    Maintained by database triggers on AdjustRecord (migration 0008), whoever writes the records (the adjust
+    records sync, the admin), in the writer's transaction; concurrent writers serialise on the day's row, so
+    it always equals `FundsDay.recount` (tests: test_funds_day). The dashboard's "funds this month" sums these
+    rows instead of a month of records (90,000 for a distributor's resellers at 100,000 customers).
+    """
+
+    partner = models.ForeignKey(
+        Partner, verbose_name=_("partner"), on_delete=models.PROTECT, related_name="+"
+    )
+    day = models.DateField(_("day"))
+    allocated = models.DecimalField(_("allocated"), default=0, **MONEY)
+    reclaimed = models.DecimalField(_("reclaimed"), default=0, **MONEY)
+    allocations = models.IntegerField(_("allocations"), default=0)
+    reclaims = models.IntegerField(_("reclaims"), default=0)
+
+    objects = PartnerScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("funds moved on a day")
+        verbose_name_plural = _("funds moved by day")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partner", "day"],
+                include=["allocated", "reclaimed", "allocations", "reclaims"],
+                name="funds_day_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner_id} {self.day}: +{self.allocated} -{self.reclaimed}"
+
+    @staticmethod
+    def recount(partner_ids) -> dict[tuple[int, object], tuple[Decimal, Decimal, int, int]]:
+        """(partner id, day) → (allocated, reclaimed, allocations, reclaims), from the records themselves."""
+        import zoneinfo
+
+        from django.db.models.functions import TruncDay
+
+        from customers.models import ROLLUP_ZONE
+
+        Op = AdjustRecord.OperationType
+        allocate, reclaim = models.Q(operation_type=Op.ALLOCATE), models.Q(operation_type__in=RECLAIMS)
+        rows = (
+            AdjustRecord.objects.filter(partner_id__in=partner_ids)
+            .order_by()
+            .annotate(d=TruncDay("operation_time", tzinfo=zoneinfo.ZoneInfo(ROLLUP_ZONE)))
+            .values("partner_id", "d")
+            .annotate(
+                a=models.Sum("amount", filter=allocate, default=Decimal(0)),
+                r=models.Sum("amount", filter=reclaim, default=Decimal(0)),
+                na=models.Count("pk", filter=allocate),
+                nr=models.Count("pk", filter=reclaim),
+            )
+        )
+        return {(r["partner_id"], r["d"].date()): (r["a"], r["r"], r["na"], r["nr"]) for r in rows}
+
+
+# The operation types counted as reclaimed: the partner's own reclaims and the platform's on disassociation.
+RECLAIMS = (AdjustRecord.OperationType.RECLAIM, AdjustRecord.OperationType.UNBIND)
 
 
 class CommercialDiscount(CustomerRecord):
@@ -655,6 +737,13 @@ class Adjustment(models.Model):
         indexes = [
             models.Index(fields=["partner", "status"]),
             models.Index(fields=["partner", "-created_at"]),
+            # The records page shows an upstream record unless an adjustment carries its transaction id
+            # (an anti-join per record) and its totals subtract those that do (migration 0009).
+            models.Index(
+                fields=["upstream_transaction_id"],
+                condition=~models.Q(upstream_transaction_id=""),
+                name="adjustment_trans_id_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=models.Q(amount__gt=0), name="adjustment_amount_positive"),

@@ -83,19 +83,23 @@ def send_reclaim_reseller(client, command) -> dict:
 
 
 def _move_balances(adjustment: Adjustment) -> None:
-    """Keep the mirrored balances in step until the next balance sync overwrites them with the upstream's."""
+    """Keep the mirrored balances in step until the next balance sync overwrites them with the upstream's.
+
+    The paying partner's balance row is updated last: every new request of that partner locks it for its
+    balance check (services._validate_funds), so it is held only from here to the commit.
+    """
     sign = -1 if adjustment.kind == Adjustment.Kind.ALLOCATE else 1
     delta = adjustment.amount * sign
     now = timezone.now()
-    PartnerAccount.objects.filter(
-        partner=adjustment.partner, account_type=PartnerAccount.AccountType.BALANCE
-    ).update(amount=F("amount") + delta, updated_at=now)
     if adjustment.customer_id:
         CustomerAccount.objects.filter(customer=adjustment.customer).update(
             amount=F("amount") - delta, updated_at=now
         )
         Customer.objects.filter(pk=adjustment.customer_id).refresh_balances()
-    else:
+    PartnerAccount.objects.filter(
+        partner=adjustment.partner, account_type=PartnerAccount.AccountType.BALANCE
+    ).update(amount=F("amount") + delta, updated_at=now)
+    if not adjustment.customer_id:
         PartnerAccount.objects.filter(
             partner=adjustment.reseller, account_type=PartnerAccount.AccountType.BALANCE
         ).update(amount=F("amount") - delta, updated_at=now)

@@ -126,10 +126,19 @@ def _check_reseller(partner: Partner, reseller: Partner) -> None:
 
 
 def _validate_funds(
-    *, partner: Partner, kind: str, amount: Decimal, customer: Customer | None, reseller: Partner | None
+    *,
+    partner: Partner,
+    kind: str,
+    amount: Decimal,
+    customer: Customer | None,
+    reseller: Partner | None,
+    recorded: Decimal = Decimal(0),
 ) -> None:
+    """Refuse an amount beyond what is available, with the account row locked until the end of the
+    transaction. `recorded`: this request's own amount, already written in this transaction and so already
+    counted among the open adjustments (added back to say what was available before it)."""
     if kind == Adjustment.Kind.ALLOCATE:
-        available = available_to_allocate(partner, _balance_account(partner))
+        available = available_to_allocate(partner, _balance_account(partner)) + recorded
         if amount > available:
             raise ValidationError(
                 _(
@@ -147,9 +156,9 @@ def _validate_funds(
                 _("The customer's balance is not known yet; try again after the next balance sync."),
                 code="no_balance",
             )
-        available = customer_reclaimable(customer, account)
+        available = customer_reclaimable(customer, account) + recorded
     else:
-        available = reseller_reclaimable(reseller, _balance_account(reseller))
+        available = reseller_reclaimable(reseller, _balance_account(reseller)) + recorded
     if amount > available:
         raise ValidationError(
             _("The amount is more than the available amount of the account (%(available)s CNY)."),
@@ -227,7 +236,8 @@ def request_adjustment(
             _check_customer(partner, customer)
         else:
             _check_reseller(partner, reseller)
-        _validate_funds(partner=partner, kind=kind, amount=amount, customer=customer, reseller=reseller)
+        # The account row is locked last (in _validate_funds, below): concurrent requests of one partner
+        # queue on it only for the balance check and the commit, not for the inserts before it.
         try:
             with transaction.atomic():
                 adjustment = Adjustment.objects.create(
@@ -261,6 +271,11 @@ def request_adjustment(
             target_label=adjustment.audit_label,
             summary=f"{adjustment.kind} {money_str(amount)}",
             data={"kind_label": adjustment.get_kind_display(), "amount": money_str(amount)},
+        )
+        # Checked after the writes, under the account's row lock: the new adjustment is open, so it is counted
+        # with every other open one (committed by whoever held the lock before); a refusal rolls it all back.
+        _validate_funds(
+            partner=partner, kind=kind, amount=amount, customer=customer, reseller=reseller, recorded=amount
         )
     return adjustment
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from billing import discount_views, views
+from billing import discount_views, quote_views, views
 
 app_name = "billing"
 
@@ -44,6 +44,12 @@ urlpatterns = [
         discount_views.offer_invalidate,
         name="offer-invalidate",
     ),
+    # price inquiry (issue 12): billing/quote_views.py
+    path("quote/", quote_views.quote_page, name="quote"),
+    path("quote/choices/", quote_views.quote_choices, name="quote-choices"),
+    path("quote/customers/", quote_views.quote_customers, name="quote-customers"),
+    path("quote/export.csv", quote_views.quote_export, name="quote-export"),
+    path("quote/print/", quote_views.quote_print, name="quote-print"),
     path("customers/<int:customer_pk>/balance/", views.customer_balance_panel, name="customer-balance"),
     path("customers/<int:customer_pk>/discounts/", views.customer_discounts_panel, name="customer-discounts"),
     path(

@@ -87,7 +87,7 @@ def adjustment_list(request: StaffRequest):
     """调账记录: every allocation and reclaim, the portal's and those made outside it, with their totals."""
     form, data = _adjustment_filter(request)
     ledger = Ledger(request.user, data)
-    page = lists.paginate(request, ledger.rows)
+    page = lists.paginate(request, ledger.page_rows)
     page.object_list = [_Row(**values) for values in page.object_list]
     context = {
         "form": form,
@@ -95,7 +95,7 @@ def adjustment_list(request: StaffRequest):
         "query": request.GET.urlencode(),
         **lists.page_context(request, page),
     }
-    return render_page(request, "billing/adjustment_list.html", context, partial="table")
+    return render_page(request, "billing/adjustment_list.html", context, partial="table", cached=True)
 
 
 @require_GET

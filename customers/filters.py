@@ -6,7 +6,7 @@ import django_filters
 from django import forms
 from django.contrib import messages
 from django.core.validators import EMPTY_VALUES
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.http import QueryDict
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +19,7 @@ from customers.models import (
     Customer,
     CustomerWarning,
 )
+from customers.orders import ORDER_TYPE_GROUPS, Order, OrderStatus
 from customers.services import (
     ServiceError,
     allow_personal_search,
@@ -383,3 +384,108 @@ class AssociationRequestFilter(lists.FilterSet):
     class Meta:
         model = AssociationRequest
         fields: list[str] = []
+
+
+# --- orders (issue 12) --------------------------------------------------------------------------------------
+
+# The status filter's value for "awaiting the partner's payment" (伙伴支付), beside the platform's statuses.
+AWAITING_PARTNER = "partner"
+
+
+def order_service_types(user: User) -> list[tuple[str, str]]:
+    """The service types among the orders the user's partners have (cached: a distinct over every order)."""
+    from django.core.cache import cache
+
+    ids = user.partner.visible_partner_ids() if user.partner else []
+    key = "orders:service-types:" + ",".join(map(str, sorted(ids)))
+    choices = cache.get(key)
+    if choices is None:
+        rows = (
+            Order.objects.filter(partner_id__in=ids)  # a combination's orders name the services it has
+            .exclude(service_type_code="")
+            .order_by()
+            .values_list("service_type_code", "service_type_name")
+            .distinct()[:200]
+        )
+        choices = sorted(dict(rows).items(), key=lambda item: item[1])
+        cache.set(key, choices, 600)
+    return choices
+
+
+class OrderFilter(PartnerScope, lists.FilterSet):
+    """The orders' filters: customer, status (and "awaiting the partner's payment"), type, service type,
+    created and paid days (in the user's time zone, as ranges of instants for the indexes)."""
+
+    partner = PartnerScope.declare()
+    customer = django_filters.CharFilter(
+        label=_("Customer ID"), field_name="customer_upstream_id", method="filter_customer"
+    )
+    status = django_filters.ChoiceFilter(
+        label=_("Status"),
+        method="filter_status",
+        choices=[(AWAITING_PARTNER, _("Awaiting the partner's payment")), *OrderStatus.choices],
+    )
+    type = django_filters.ChoiceFilter(
+        label=_("Order type"),
+        method="filter_type",
+        choices=[
+            ("new", _("New purchase")),
+            ("renew", _("Renewal")),
+            ("change", _("Change")),
+            ("unsubscribe", _("Unsubscription")),
+            ("conversion", _("Conversion")),
+        ],
+    )
+    service = django_filters.ChoiceFilter(label=_("Service type"), method="filter_service", choices=())
+    created_from = django_filters.DateFilter(
+        label=_("Created from"), method="filter_created_from", widget=DATE
+    )
+    created_to = django_filters.DateFilter(label=_("Created to"), method="filter_created_to", widget=DATE)
+    paid_from = django_filters.DateFilter(label=_("Paid from"), method="filter_paid_from", widget=DATE)
+    paid_to = django_filters.DateFilter(label=_("Paid to"), method="filter_paid_to", widget=DATE)
+
+    class Meta:
+        model = Order
+        fields: list[str] = []
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.filters["service"].extra["choices"] = order_service_types(user)
+        self.scope_partners(user)
+
+    def filter_customer(self, queryset, _name, value):
+        value = normalize_search(value)
+        return queryset.filter(customer_upstream_id=value) if value else queryset
+
+    def filter_status(self, queryset, _name, value):
+        if value == AWAITING_PARTNER:
+            return queryset.awaiting_partner_payment()
+        return queryset.filter(status=int(value))
+
+    def filter_type(self, queryset, _name, value):
+        return queryset.filter(order_type__in=ORDER_TYPE_GROUPS[value])
+
+    def filter_service(self, queryset, _name, value):
+        """A combination matches through its orders."""
+        inside = Order.objects.filter(parent_id=OuterRef("order_id"), service_type_code=value)
+        return queryset.filter(Q(service_type_code=value) | Exists(inside))
+
+    def _day(self, queryset, field: str, day, *, end: bool):
+        from datetime import timedelta
+
+        if end:
+            return queryset.filter(**{f"{field}__lt": local_day_start(day + timedelta(days=1))})
+        return queryset.filter(**{f"{field}__gte": local_day_start(day)})
+
+    def filter_created_from(self, queryset, _name, value):
+        return self._day(queryset, "ordered_at", value, end=False)
+
+    def filter_created_to(self, queryset, _name, value):
+        return self._day(queryset, "ordered_at", value, end=True)
+
+    def filter_paid_from(self, queryset, _name, value):
+        return self._day(queryset, "paid_at", value, end=False)
+
+    def filter_paid_to(self, queryset, _name, value):
+        return self._day(queryset, "paid_at", value, end=True)

@@ -203,6 +203,13 @@ class Customer(models.Model):
                 for partner, scope in ((("partner",), "partner_"), ((), ""))
                 for descending in (True, False)
             ),
+            # "Is this customer still associated?" answered from the index alone, per joined row (the
+            # dashboard's resale customers in debt: migration 0013).
+            models.Index(
+                fields=["id"],
+                name="customer_associated_idx",
+                condition=models.Q(disassociated_at__isnull=True),
+            ),
         ]
         permissions = [
             ("reveal_customer", _("Can reveal customers' personal data")),
@@ -303,7 +310,11 @@ class AssociationEvent(CustomerRecord):
         verbose_name = _("association event")
         verbose_name_plural = _("association events")
         ordering = ["-occurred_at", "-id"]
-        indexes = [models.Index(fields=["partner", "-occurred_at"])]
+        indexes = [
+            models.Index(fields=["partner", "-occurred_at"]),
+            # The records filtered by operation type (the dashboard's counts link there): migration 0013.
+            models.Index(fields=["partner", "operation", "-occurred_at"], name="association_operation_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_operation_display()} {self.customer_upstream_id} {self.occurred_at:%Y-%m-%d}"
@@ -1061,3 +1072,11 @@ class CustomerCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} #{self.pk}"
+
+
+# Orders and partner payments (issue 12) live in their own module; importing them here registers the models.
+# Customer onboarding and real-name verification (issue 14): customers/onboarding.py, customers/realname.py.
+from customers.onboarding import CustomerApplication  # noqa: E402, F401
+from customers.orders import Order, OrderStatus, OrderType, PartnerPayment  # noqa: E402, F401
+from customers.realname import RealnameApplication, RealnameDocument  # noqa: E402, F401
+from customers.resources import Resource, ResourcePackage  # noqa: E402, F401

@@ -9,12 +9,25 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from customers import services
+from customers import onboarding, payments, realname, services
 from customers.models import CustomerWarning
+from customers.orders import OrderStatus
 from upstream.errors import OutcomeUnknown, UpstreamError
 from upstream.outbox import Handler, is_transient, register_handler
 
 HANDLED = "HANDLED"
+
+
+def applied_despite_refusal(error: UpstreamError, applied, client, command) -> dict:
+    """After the upstream refused a command: its result when the upstream already shows the change (an
+    earlier send that timed out made it), else the refusal again. Unknown outcomes and transient errors are
+    the outbox's to handle (reconcile, retry), never read here."""
+    if isinstance(error, OutcomeUnknown) or is_transient(error):
+        raise error
+    found = applied(client, command)
+    if found is None:
+        raise error
+    return found
 
 
 def upstream_warning(client, command):
@@ -66,12 +79,7 @@ def send_handle_warning(client, command) -> dict:
         )
     except UpstreamError as exc:
         # Refused ("already handled"?): if the upstream is already in the requested state, that is success.
-        if isinstance(exc, OutcomeUnknown) or is_transient(exc):
-            raise
-        found = _applied(client, command)
-        if found is None:
-            raise
-        return found
+        return applied_despite_refusal(exc, _applied, client, command)
     return {"warning_id": payload["warning_id"], "result": payload["result"]}
 
 
@@ -152,12 +160,7 @@ def send_apply_association_change(client, command) -> dict:
             indirect_partner_id=payload.get("indirect_partner_id"),
         )
     except UpstreamError as exc:
-        if isinstance(exc, OutcomeUnknown) or is_transient(exc):
-            raise
-        found = _association_applied(client, command)
-        if found is None:
-            raise
-        return found
+        return applied_despite_refusal(exc, _association_applied, client, command)
     return {"record_id": change.record_id}
 
 
@@ -178,5 +181,105 @@ APPLY_ASSOCIATION_CHANGE = register_handler(
         on_success=association_applied,
         on_failure=association_failed,
         reconcile=_association_applied,
+    )
+)
+
+
+# --- partner payment (issue 12) -----------------------------------------------------------------------------
+# PayOrders has no idempotency key and a second call is refused ("not awaiting payment"), so the outcome is
+# read back before anything is resent or failed: the order paid upstream (status 5) is a paid order, whoever's
+# call got it there; for a rejection, the order awaiting the customer's own payment.
+
+
+def _upstream_order(client, command):
+    """The order as the upstream lists it now (with its agent_pay_info), or None."""
+    payload = command.payload
+    page = client.list_customer_orders(
+        order_id=payload["order_id"],
+        customer_id=payload.get("customer_id") or None,
+        indirect_partner_id=payload.get("indirect_partner_id"),
+        limit=10,
+    )
+    return next((o for o in page.items if o.order_id == payload["order_id"]), None)
+
+
+def _payment_applied(client, command) -> dict | None:
+    """The result, when the upstream already shows the order paid (or handed back) as asked; else None."""
+    order = _upstream_order(client, command)
+    if order is None:
+        return None
+    if command.kind == payments.PAY_ORDER:
+        done = order.status == OrderStatus.COMPLETED
+    else:
+        done = order.status == OrderStatus.AWAITING_PAYMENT and not order.is_agent_pay
+    return {"order_id": order.order_id, "status": order.status, "reconciled": True} if done else None
+
+
+def send_partner_payment(client, command) -> dict:
+    payload = command.payload
+    try:
+        if command.kind == payments.PAY_ORDER:
+            client.pay_order(payload["order_id"], indirect_partner_id=payload.get("indirect_partner_id"))
+        else:
+            client.reject_partner_pay_order(
+                payload["order_id"],
+                reason=payload.get("reason") or None,
+                indirect_partner_id=payload.get("indirect_partner_id"),
+            )
+    except UpstreamError as exc:
+        # Refused ("not awaiting payment"): an earlier send that timed out may have paid it. That is success.
+        return applied_despite_refusal(exc, _payment_applied, client, command)
+    return {"order_id": payload["order_id"]}
+
+
+def payment_done(command, result: dict) -> None:
+    if command.object_id:
+        payments.payment_succeeded(int(command.object_id))
+
+
+def payment_refused(command, error: Exception) -> None:
+    if command.object_id:
+        payments.payment_failed(int(command.object_id), str(getattr(error, "message", None) or error))
+
+
+PAY_ORDER = register_handler(
+    Handler(
+        kind=payments.PAY_ORDER,
+        send=send_partner_payment,
+        on_success=payment_done,
+        on_failure=payment_refused,
+        reconcile=_payment_applied,
+        serial=True,  # money leaves the partner's balance: one at a time with its other money commands
+    )
+)
+REJECT_PARTNER_PAY_ORDER = register_handler(
+    Handler(
+        kind=payments.REJECT_PARTNER_PAY_ORDER,
+        send=send_partner_payment,
+        on_success=payment_done,
+        on_failure=payment_refused,
+        reconcile=_payment_applied,
+    )
+)
+
+
+# --- customer onboarding (issue 14): CreateSubCustomer, reconciled by the account name the portal chose -----
+
+CREATE_SUB_CUSTOMER = register_handler(
+    Handler(
+        kind=onboarding.CREATE_SUB_CUSTOMER,
+        send=onboarding.send_create_sub_customer,
+        on_success=onboarding.on_created,
+        on_failure=onboarding.on_refused,
+        reconcile=onboarding._created_upstream,
+    )
+)
+SUBMIT_REALNAME = register_handler(
+    Handler(
+        kind=realname.SUBMIT_REALNAME,
+        send=realname.send_realname,
+        on_success=realname.on_sent,
+        on_failure=realname.on_refused,
+        reconcile=realname._arrived,
     )
 )

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from decimal import Decimal
+from functools import partial
 
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import CharField, OuterRef, Subquery, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.services import partner_for_scope, upstream_scopes
-from customers.models import AssociationEvent, Customer, CustomerWarning
+from customers.models import AssociationEvent, Customer, CustomerWarning, Order, Resource, ResourcePackage
 from upstream.errors import NoRightOnCustomer, UpstreamError
 from upstream.sync import Dataset, SyncContext, paginate_scope, register
 from upstream.upsert import bulk_upsert
@@ -83,7 +86,7 @@ def _link_records(upstream_ids: list[str]) -> None:
     """
     customer_pk = Customer.objects.filter(customer_id=OuterRef("customer_upstream_id")).values("pk")[:1]
     linked = 0
-    for model in (CustomerWarning, AssociationEvent):
+    for model in (CustomerWarning, AssociationEvent, Order):
         count = model.objects.filter(customer__isnull=True, customer_upstream_id__in=upstream_ids).update(
             customer_id=Subquery(customer_pk)
         )
@@ -287,5 +290,224 @@ ASSOCIATION_RECORDS = register(
         incremental=True,
         full_every=timedelta(hours=6),
         order=40,
+    )
+)
+
+
+# --- orders (issue 12) --------------------------------------------------------------------------------------
+
+
+def fetch_orders(ctx: SyncContext):
+    """Every order on a full run; an incremental run reads those created or paid since the last one.
+
+    Both windows are open-ended (the platform limits a window to one year; a full run comes every hour, so
+    `since` is always recent). A cancellation or a partner payment rejected on the platform changes neither
+    time: the full run brings those.
+    """
+    since = ctx.since()
+    if since is None:
+        yield from paginate_scope(ctx, ctx.client.list_customer_orders)
+        return
+    yield from paginate_scope(ctx, ctx.client.list_customer_orders, create_time_begin=since)
+    yield from paginate_scope(ctx, ctx.client.list_customer_orders, payment_time_begin=since)
+
+
+def _order_row(o, partner_id: int, customers: dict[str, int], parent_id: str | None) -> dict:
+    return {
+        "order_id": o.order_id,
+        "partner_id": partner_id,
+        "customer_id": customers.get(o.customer_id),
+        "customer_upstream_id": o.customer_id,
+        "parent_id": parent_id,
+        "is_combined": bool(o.sub_orders),
+        "service_type_code": o.service_type_code or "",
+        "service_type_name": o.service_type_name or "",
+        "status": o.status,
+        "order_type": o.order_type,
+        "official_amount": o.official_amount,
+        "amount_after_discount": o.amount_after_discount,
+        "discounts": [{"type": d.discount_type, "amount": str(d.discount_amount)} for d in o.discounts],
+        "currency": o.currency or "CNY",
+        "ordered_at": o.create_time,
+        "paid_at": o.payment_time,
+        "payment_deadline": o.pending_payment_end_time,
+        "is_agent_pay": o.is_agent_pay,
+        "paying_agent_id": o.paying_agent_id or "",
+    }
+
+
+def apply_orders(ctx: SyncContext, items) -> tuple[int, int]:
+    """A page of heads with their orders inside (one upsert for the page: heads and children)."""
+    partner_id = scope_partner_id(ctx)
+    customers = customer_ids_by_upstream_id(o.customer_id for o in items)
+    rows = []
+    for head in items:
+        rows.append(_order_row(head, partner_id, customers, None))
+        # A child lists no agent_pay_info of its own: it is paid (or handed back) with its head.
+        rows += [
+            {**_order_row(child, partner_id, customers, head.order_id), "is_agent_pay": head.is_agent_pay}
+            for child in head.sub_orders
+        ]
+    ctx.advance([o.create_time for o in items] + [o.payment_time for o in items])
+    return bulk_upsert(
+        Order, rows, key="order_id", touch=("updated_at",), insert_only={"created_at": timezone.now()}
+    )
+
+
+ORDERS = register(
+    Dataset(
+        name="orders",
+        label=_("Orders"),
+        fetch=fetch_orders,
+        apply=apply_orders,
+        scopes=upstream_scopes,
+        incremental=True,
+        full_every=timedelta(hours=1),
+        order=50,
+    )
+)
+
+
+# --- resources and resource packages (issue 12) -------------------------------------------------------------
+# The platform lists them per customer only: a run reads each associated customer of the scope in turn (a
+# few requests each), so it is scheduled a few times a day, not every minute.
+
+
+def _scope_customers(ctx: SyncContext) -> list[tuple[int, str]]:
+    return list(
+        Customer.objects.filter(partner_id=scope_partner_id(ctx), disassociated_at__isnull=True)
+        .order_by("customer_id")
+        .values_list("pk", "customer_id")
+    )
+
+
+def fetch_resources(ctx: SyncContext):
+    """Each customer's yearly/monthly and on-demand resources, tagged with the customer's portal id."""
+    for pk, customer_id in _scope_customers(ctx):
+        ctx.cache["customer_pk"] = pk
+        try:
+            for method, charging in (
+                (ctx.client.list_period_resources, Resource.Charging.PERIOD),
+                (ctx.client.list_on_demand_resources, Resource.Charging.ON_DEMAND),
+            ):
+                for items in paginate_scope(ctx, partial(method, customer_id)):
+                    yield [(pk, charging, item) for item in items]
+        except NoRightOnCustomer:  # no longer this partner's: the customers sync marks it
+            continue
+
+
+def apply_resources(ctx: SyncContext, items) -> tuple[int, int]:
+    partner_id = scope_partner_id(ctx)
+    rows = [
+        {
+            "partner_id": partner_id,
+            "customer_id": pk,
+            "charging": charging,
+            "resource_id": r.resource_id,
+            "resource_name": r.resource_name or "",
+            "region_code": r.region_code or "",
+            "service_type_name": r.service_type_name or "",
+            "resource_type_name": r.resource_type_name or r.resource_type_code or "",
+            "spec": r.product_spec_desc or r.resource_spec_code or "",
+            "order_id": getattr(r, "order_id", "") or "",
+            "is_main_resource": getattr(r, "is_main_resource", True),
+            "status": r.status,
+            "effective_time": r.effective_time,
+            "expire_time": r.expire_time,
+            "renews_itself": getattr(r, "expire_policy", None) == 3,
+        }
+        for pk, charging, r in items
+    ]
+    return bulk_upsert(Resource, rows, key=("charging", "resource_id"), touch=("updated_at",))
+
+
+def resources_gone(ctx: SyncContext, seen_keys) -> int:
+    """Resources of this scope's customers the platform no longer lists (released, deleted) are removed."""
+    key = Concat("charging", Value(":"), "resource_id", output_field=CharField())
+    gone = (
+        Resource.objects.filter(partner_id=scope_partner_id(ctx)).annotate(key=key).exclude(key__in=seen_keys)
+    )
+    return gone.delete()[0]
+
+
+RESOURCES = register(
+    Dataset(
+        name="resources",
+        label=_("Resources"),
+        fetch=fetch_resources,
+        apply=apply_resources,
+        scopes=upstream_scopes,
+        key=lambda row: f"{row[1]}:{row[2].resource_id}",
+        on_vanished=resources_gone,
+        order=60,
+    )
+)
+
+
+def fetch_packages(ctx: SyncContext):
+    for pk, customer_id in _scope_customers(ctx):
+        try:
+            for items in paginate_scope(ctx, partial(ctx.client.list_resource_packages, customer_id)):
+                yield [(pk, item) for item in items]
+        except NoRightOnCustomer:
+            continue
+
+
+def _package_items(package) -> tuple[list[dict], Decimal]:
+    items, share = [], Decimal(0)
+    for f in package.free_resources:
+        items.append(
+            {
+                "name": f.usage_type_name,
+                "used": str(f.used),
+                "total": str(f.original_amount),
+                "measure_id": f.measure_id,
+            }
+        )
+        if f.original_amount > 0:
+            share = max(share, min(f.used / f.original_amount, Decimal(1)))
+    return items, round(share, 4)  # a share of use (0–1), not money
+
+
+def apply_packages(ctx: SyncContext, items) -> tuple[int, int]:
+    partner_id = scope_partner_id(ctx)
+    rows = []
+    for pk, p in items:
+        package_items, share = _package_items(p)
+        rows.append(
+            {
+                "partner_id": partner_id,
+                "customer_id": pk,
+                "package_id": p.order_instance_id,
+                "order_id": p.order_id or "",
+                "product_name": p.product_name or "",
+                "service_type_name": p.service_type_name or "",
+                "region_code": p.region_code or "",
+                "status": p.status,
+                "effective_time": p.effective_time,
+                "expire_time": p.expire_time,
+                "items": package_items,
+                "used_share": share,
+            }
+        )
+    return bulk_upsert(ResourcePackage, rows, key="package_id", touch=("updated_at",))
+
+
+def packages_gone(ctx: SyncContext, seen_keys) -> int:
+    """Packages the platform no longer lists are removed (it lists used-up and expired ones too)."""
+    gone = ResourcePackage.objects.filter(partner_id=scope_partner_id(ctx)).exclude(package_id__in=seen_keys)
+    return gone.delete()[0]
+
+
+RESOURCE_PACKAGES = register(
+    Dataset(
+        name="resource_packages",
+        label=_("Resource packages"),
+        fetch=fetch_packages,
+        apply=apply_packages,
+        scopes=upstream_scopes,
+        key=lambda row: row[1].order_instance_id,
+        on_vanished=packages_gone,
+        order=61,
     )
 )

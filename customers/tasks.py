@@ -121,3 +121,11 @@ def expire_association_requests() -> int:
     if expired:
         log.info("Expired %d association requests", expired)
     return expired
+
+
+@shared_task(name="customers.purge_realname_documents")
+def purge_realname_documents() -> int:
+    """Delete real-name documents once their retention period after approval has passed (issue 14)."""
+    from customers.realname import purge_expired_documents
+
+    return purge_expired_documents()

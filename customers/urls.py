@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import views
+from customers import onboarding_views, order_views, resource_views, views
 
 app_name = "customers"
 
@@ -25,4 +25,21 @@ urlpatterns = [
     path("requests/<int:request_pk>/remind/", views.request_remind, name="request-remind"),
     path("requests/<int:request_pk>/decide/", views.request_decide, name="request-decide"),
     path("<int:customer_pk>/requests/new/", views.request_new, name="request-new"),
+    # orders and partner payment (issue 12)
+    path("orders/", order_views.order_list, name="orders"),
+    path("orders/export.csv", order_views.order_export, name="orders-export"),
+    path("orders/<int:order_pk>/", order_views.order_detail, name="order-detail"),
+    path("orders/<int:order_pk>/items/", order_views.order_items, name="order-items"),
+    path("orders/<int:order_pk>/pay/", order_views.order_pay, name="order-pay"),
+    path("<int:customer_pk>/orders/", order_views.customer_orders, name="customer-orders"),
+    # creating customers (issue 14)
+    path("new/", onboarding_views.customer_new, name="new"),
+    path("new/check/", onboarding_views.account_name_check, name="account-name-check"),
+    path("new/regions/", onboarding_views.region_options, name="regions"),
+    path("new/<int:application_pk>/", onboarding_views.application_detail, name="application"),
+    path("<int:customer_pk>/verification/", onboarding_views.customer_verification, name="verification"),
+    path("documents/<str:token>/", onboarding_views.document_download, name="document"),
+    path("resources/", resource_views.expiring_resources, name="resources"),
+    path("<int:customer_pk>/resources/", resource_views.customer_resources, name="customer-resources"),
+    path("<int:customer_pk>/packages/", resource_views.customer_packages, name="customer-packages"),
 ]

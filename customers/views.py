@@ -591,7 +591,7 @@ def association_records(request: StaffRequest):
         "may_export": request.user.has_perm("customers.export_customer"),
         **lists.page_context(request, page),
     }
-    return render_page(request, "customers/association_list.html", context, partial="table")
+    return render_page(request, "customers/association_list.html", context, partial="table", cached=True)
 
 
 @require_GET

@@ -16,6 +16,8 @@ NAVIGATION = [
             (_("Customer warnings"), "customers:warnings"),
             (_("Association records"), "customers:associations"),
             (_("Requests"), "customers:requests"),
+            (_("Orders"), "customers:orders"),
+            (_("Expiring resources"), "customers:resources"),
         ],
     ),
     (
@@ -25,6 +27,7 @@ NAVIGATION = [
             (_("Balances"), "billing:resellers"),
             (_("Reconciliation"), "billing:reconciliation"),
             (_("Discounts"), "billing:discounts"),
+            (_("Price inquiry"), "billing:quote"),
         ],
     ),
 ]
@@ -36,7 +39,10 @@ NAV_PERMISSIONS = {
     "billing:resellers": "billing.view_adjustment",
     "billing:reconciliation": "billing.view_adjustment",
     "billing:discounts": "billing.view_partnerdiscount",
+    # a customer's quote shows its discount: whoever may see discounts (sales, finance, admins; not viewers)
+    "billing:quote": "billing.view_partnerdiscount",
     "customers:requests": "customers.view_associationrequest",
+    "customers:orders": "customers.view_order",
 }
 
 

@@ -11,11 +11,13 @@ import zoneinfo
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Count, Q, Sum
 from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -195,6 +197,53 @@ SERIES = (
     ("disassociated", _("Disassociations"), "#c0392b", AssociationEvent.Operation.DISASSOCIATE),
     ("switched", _("Switches"), "#1f6fb2", AssociationEvent.Operation.SWITCH),
 )
+
+
+def _records_url(records_param: str, **params) -> str:
+    """The association records filtered like a count of the page (and to the page's partner scope)."""
+    if records_param:
+        params["partner"] = records_param
+    return f"{reverse('customers:associations')}?{urlencode(params)}"
+
+
+def series_totals(months: list[Month], records_param: str) -> list[dict]:
+    """Each series' total over the year, linking to its records."""
+    year_from, year_to = months[0].start.isoformat(), months[-1].end.isoformat()
+    return [
+        {
+            "label": label,
+            "color": color,
+            "total": sum(getattr(m, name) for m in months),
+            "url": _records_url(
+                records_param, operation=operation, occurred_from=year_from, occurred_to=year_to
+            ),
+        }
+        for name, label, color, operation in SERIES
+    ]
+
+
+def month_rows(months: list[Month], records_param: str) -> list[dict]:
+    """The chart's table: a row per month, a cell per series linking to that month's records."""
+    return [
+        {
+            "month": m,
+            "cells": [
+                {
+                    "value": getattr(m, name),
+                    "url": _records_url(
+                        records_param,
+                        operation=operation,
+                        occurred_from=m.start.isoformat(),
+                        occurred_to=m.end.isoformat(),
+                    ),
+                }
+                for name, _label, _color, operation in SERIES
+            ],
+        }
+        for m in months
+    ]
+
+
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 720, 220, 28
 
 
@@ -297,25 +346,65 @@ def balance_tile(partner_ids: list[int]) -> dict:
 
 def funds_this_month(partner_ids: list[int], tz=None) -> dict:
     """Allocated and reclaimed (including reclaims on disassociation) since the first of this month in the
-    user's time zone, from the synced adjust records (operation_time index)."""
-    from billing.models import AdjustRecord
+    user's time zone: the maintained FundsDay rows of the whole rollup days since then (billing 0008), plus,
+    where the month begins in the middle of a rollup day (any zone but Asia/Shanghai's offset), the records
+    of that day from its start (the partner/time index). One query in UTC+8 zones, two in any other."""
+    from billing.models import RECLAIMS, AdjustRecord, FundsDay
 
     tz = tz or timezone.get_current_timezone()
     start = _instant(timezone.localdate(timezone=tz).replace(day=1), tz)
-    Op = AdjustRecord.OperationType
-    sums = AdjustRecord.objects.filter(partner_id__in=partner_ids, operation_time__gte=start).aggregate(
-        allocated=Sum("amount", filter=Q(operation_type=Op.ALLOCATE)),
-        reclaimed=Sum("amount", filter=Q(operation_type__in=[Op.RECLAIM, Op.UNBIND])),
-        allocations=Count("pk", filter=Q(operation_type=Op.ALLOCATE)),
-        reclaims=Count("pk", filter=Q(operation_type__in=[Op.RECLAIM, Op.UNBIND])),
+    rollup_tz = zoneinfo.ZoneInfo(ROLLUP_ZONE)
+    local = start.astimezone(rollup_tz)
+    first_whole = (
+        local.date() if local.timetz().replace(tzinfo=None) == time.min else local.date() + timedelta(1)
     )
-    return {
-        "allocated": sums["allocated"] or Decimal(0),
-        "reclaimed": sums["reclaimed"] or Decimal(0),
-        "allocations": sums["allocations"],
-        "reclaims": sums["reclaims"],
-        "since": start.date(),
-    }
+    sums = FundsDay.objects.filter(partner_id__in=partner_ids, day__gte=first_whole).aggregate(
+        allocated=Sum("allocated", default=Decimal(0)),
+        reclaimed=Sum("reclaimed", default=Decimal(0)),
+        allocations=Sum("allocations", default=0),
+        reclaims=Sum("reclaims", default=0),
+    )
+    if first_whole != local.date():
+        allocate, reclaim = (
+            Q(operation_type=AdjustRecord.OperationType.ALLOCATE),
+            Q(operation_type__in=RECLAIMS),
+        )
+        edge = AdjustRecord.objects.filter(
+            partner_id__in=partner_ids,
+            operation_time__gte=start,
+            operation_time__lt=_instant(first_whole, rollup_tz),
+        ).aggregate(
+            allocated=Sum("amount", filter=allocate, default=Decimal(0)),
+            reclaimed=Sum("amount", filter=reclaim, default=Decimal(0)),
+            allocations=Count("pk", filter=allocate),
+            reclaims=Count("pk", filter=reclaim),
+        )
+        sums = {key: sums[key] + edge[key] for key in sums}
+    return {**sums, "since": start.date()}
+
+
+def onboarding_funnel(partner_ids: list[int], tz=None) -> dict:
+    """Customers created through the portal since the first of this month (user's time zone), how many of
+    them are verified, and how many have had a first allocation that succeeded (issue 14). One query."""
+    from django.db.models import Exists, OuterRef
+
+    from billing.models import Adjustment
+    from customers.models import Customer, CustomerApplication
+
+    tz = tz or timezone.get_current_timezone()
+    start = _instant(timezone.localdate(timezone=tz).replace(day=1), tz)
+    allocated = Adjustment.objects.filter(
+        customer_id=OuterRef("customer_id"),
+        kind=Adjustment.Kind.ALLOCATE,
+        status=Adjustment.Status.SUCCEEDED,
+    )
+    return CustomerApplication.objects.filter(
+        partner_id__in=partner_ids, status=CustomerApplication.Status.CREATED, created_at__gte=start
+    ).aggregate(
+        created=Count("pk"),
+        verified=Count("pk", filter=Q(customer__verified_status=Customer.Verified.VERIFIED)),
+        allocated=Count("pk", filter=Exists(allocated)),
+    )
 
 
 def open_warnings(partner_ids: list[int]) -> list[dict]:
@@ -350,6 +439,22 @@ def pending_requests(partner_ids: list[int]) -> list[dict]:
     return [
         {"value": status.value, "label": status.label, "count": counts.get(status, 0)} for status in waiting
     ]
+
+
+def orders_awaiting_payment(partner_ids: list[int]) -> dict:
+    """Orders the customers routed to the partner, awaiting its payment: how many and how much (a partial
+    index of few rows, customers migration 0011)."""
+    from django.db.models import Sum
+
+    from customers.models import Order
+
+    totals = (
+        Order.objects.heads()
+        .awaiting_partner_payment()
+        .filter(partner_id__in=partner_ids)
+        .aggregate(n=Count("pk"), amount=Sum("amount_after_discount"))
+    )
+    return {"count": totals["n"], "amount": totals["amount"] or 0}
 
 
 def customers_in_debt(partner_ids: list[int]) -> int:
@@ -399,6 +504,7 @@ DEPENDS = {
     "warnings": ("warnings",),
     "debt": ("customer_balances",),
     "expiring": ("commercial_discounts", "dedicated_offers"),
+    "orders": ("orders",),
 }
 
 

@@ -227,6 +227,11 @@ STATIC_ROOT = BASE_DIR / "var" / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Real-name verification documents (customers/documents.py): private, never served as static or media.
+    "documents": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": env_str("DOCUMENTS_ROOT", str(BASE_DIR / "var" / "documents"))},
+    },
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -259,6 +264,8 @@ UPSTREAM_AK = env_str("UPSTREAM_AK", "demo-ak")
 UPSTREAM_SK = env_str("UPSTREAM_SK", "demo-sk")
 UPSTREAM_DOMAIN_ID = env_str("UPSTREAM_DOMAIN_ID", "demo-distributor")
 UPSTREAM_PARTNER_ID = env_str("UPSTREAM_PARTNER_ID", UPSTREAM_DOMAIN_ID)
+# The project the price inquiry (ListOnDemandResourceRatings) names; any project of the partner's account.
+UPSTREAM_PROJECT_ID = env_str("UPSTREAM_PROJECT_ID", "demo-project")
 # True when UPSTREAM_ENDPOINT is the bundled simulator: only then are the **ext** operations available.
 UPSTREAM_IS_SIMULATOR = env_bool("UPSTREAM_IS_SIMULATOR", True)
 UPSTREAM_CONNECT_TIMEOUT = env_float("UPSTREAM_CONNECT_TIMEOUT", 3.0, minimum=0.1)
@@ -299,6 +306,10 @@ SYNC_SCHEDULE = {
     "adjust_records": 60,
     "warnings": 30,
     "association_records": 120,
+    "orders": 120,
+    # Per customer upstream (a few requests each): a few times a day.
+    "resources": 21600,
+    "resource_packages": 21600,
     "commercial_discounts": 900,
     "dedicated_offers": 600,
 }
@@ -320,6 +331,13 @@ CELERY_BEAT_SCHEDULE["customers-notify-arrears"] = {
 CELERY_BEAT_SCHEDULE["customers-warning-digest"] = {
     "task": "customers.send_warning_digests",
     "schedule": crontab(hour=8, minute=0),
+    "options": {"expires": 3600.0},
+}
+# Real-name documents are deleted this many days after the verification was approved (issue 14).
+REALNAME_RETENTION_DAYS = env_int("REALNAME_RETENTION_DAYS", 180, minimum=1)
+CELERY_BEAT_SCHEDULE["customers-purge-realname-documents"] = {
+    "task": "customers.purge_realname_documents",
+    "schedule": crontab(hour=3, minute=30),
     "options": {"expires": 3600.0},
 }
 # Push (upstream/outbox.py): enqueue schedules a drain after commit; this drain every 30 s is the backstop

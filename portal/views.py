@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.http import JsonResponse
 from django.shortcuts import render
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST, require_safe
 
 from accounts.decorators import staff_required
 from portal.health import run_checks
+from portal.lib.fragments import Derived
 from portal.lib.htmx import render_page
 
 
@@ -30,63 +30,42 @@ def dashboard(request):
     scope = numbers.scope_for(user, request.GET.get("partner"))
     ids = scope.partner_ids
     months = numbers.association_months(ids)
-    records = reverse("customers:associations")
-
-    def records_url(**params) -> str:
-        if scope.records_param:
-            params["partner"] = scope.records_param
-        return f"{records}?{urlencode(params)}"
-
-    year_from, year_to = months[0].start.isoformat(), months[-1].end.isoformat()
-    series = []
-    for name, label, color, operation in numbers.SERIES:
-        series.append(
-            {
-                "label": label,
-                "color": color,
-                "total": sum(getattr(m, name) for m in months),
-                "url": records_url(operation=operation, occurred_from=year_from, occurred_to=year_to),
-            }
-        )
-    rows = [
-        {
-            "month": m,
-            "cells": [
-                {
-                    "value": getattr(m, name),
-                    "url": records_url(
-                        operation=operation, occurred_from=m.start.isoformat(), occurred_to=m.end.isoformat()
-                    ),
-                }
-                for name, _label, _color, operation in numbers.SERIES
-            ],
-        }
-        for m in months
-    ]
     sync = sync_rows()
+    # To the minute: the body is then the same for a minute while the numbers stay, and comes from the
+    # fragment cache (portal/lib/fragments.py: keyed by everything it shows, never stale).
+    now = timezone.now().replace(second=0, microsecond=0)
     may_see_money = user.has_role("admin", "finance")
     may_see_warnings = user.has_perm("customers.view_customerwarning")
     context = {
         "scope": scope,
-        "series": series,
-        "rows": rows,
-        "chart": numbers.chart(months),
+        # Built from the months only when the body is rendered (not when it comes from the cache).
+        "series": Derived(numbers.series_totals, months, scope.records_param),
+        "rows": Derived(numbers.month_rows, months, scope.records_param),
+        "chart": Derived(numbers.chart, months),
         "year_from": months[0].start,
         "year_to": months[-1].end,
         "customers": numbers.customer_breakdown(ids),
         "balance": numbers.balance_tile(ids) if may_see_money else None,
         "funds": numbers.funds_this_month(ids) if may_see_money else None,
         "debt": numbers.customers_in_debt(ids) if may_see_money else None,
+        # Those who may pay them (finance, admins); the tile links to the filtered order list.
+        "orders_awaiting": numbers.orders_awaiting_payment(ids)
+        if user.has_perm("customers.pay_order")
+        else None,
         "expiring": numbers.expiring_soon(ids) if may_see_money else None,
         "warnings": numbers.open_warnings(ids) if may_see_warnings else None,
+        # Those who create customers (admins, sales): created → verified → first allocation (issue 14).
+        "funnel": numbers.onboarding_funnel(ids)
+        if user.has_perm("customers.add_customerapplication")
+        else None,
         # The requests list is for admins (customers.views.request_list).
         "requests": numbers.pending_requests(ids) if user.is_partner_admin else None,
-        "fresh": numbers.freshness(sync),
+        "fresh": numbers.freshness(sync, now=now),
         "sync": sync if user.has_perm("upstream.view_syncrun") else None,
         "query": urlencode({"partner": scope.value}) if scope.value else "",
-        "refreshed_at": timezone.now(),
+        "refreshed_at": now,
     }
-    return render_page(request, "portal/dashboard.html", context, partial="body")
+    return render_page(request, "portal/dashboard.html", context, partial="body", cached=True)
 
 
 @require_safe  # GET and HEAD (load balancers often probe with HEAD)

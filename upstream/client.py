@@ -8,7 +8,7 @@ Retries differ by kind of operation:
   backoff (Retry-After when the server sends one; otherwise 2–5 s with jitter for a 429 and exponential
   backoff with jitter for the rest), then raise the typed error;
 - writes (allocate, reclaim, set discount, handle warning, apply change, create/invalidate offer, pay,
-  cancel or reject an order) are
+  cancel or reject an order, create a customer, apply for real-name verification, send an SMS code) are
   resent only when the server certainly did not act: a 429, or a connection that never opened. A read
   timeout, a connection dropped after sending, or a 5xx raises OutcomeUnknown: the caller reconciles
   (adjust records for fund adjustments) before it sends anything again.
@@ -37,6 +37,7 @@ from tenacity import Retrying, retry_if_exception, wait_exponential_jitter
 from portal.lib.money import money_str, parse_decimal
 from upstream import signer
 from upstream.errors import (
+    ERRORS_BY_CODE,
     AuthenticationFailed,
     InvalidResponse,
     OutcomeUnknown,
@@ -53,14 +54,18 @@ from upstream.types import (
     AssociationChange,
     AssociationCheck,
     AssociationRecord,
+    BankCard,
     CommercialDiscount,
+    CreatedCustomer,
     CreatedOffer,
     CustomerBalance,
     CustomerOrder,
     CustomerWarning,
     DedicatedOffer,
     FreeResourceUsage,
+    IdentityCheck,
     IndirectPartner,
+    LegalPerson,
     OnDemandRating,
     OnDemandResource,
     OrderDetail,
@@ -69,6 +74,9 @@ from upstream.types import (
     PartnerDiscount,
     PeriodResource,
     RatingProduct,
+    RealnameReview,
+    RealnameSubmission,
+    Region,
     ResourcePackage,
     ResourceSpec,
     ResourceType,
@@ -206,6 +214,22 @@ OPERATIONS: dict[str, Operation] = {
         Operation("ListServiceTypes", "GET", "/v2/products/service-types"),
         Operation("ListResourceTypes", "GET", "/v2/products/resource-types"),
         Operation("ListResourceSpecs", "POST", "/v2/products/resource-specs-query"),
+        Operation("CreateSubCustomer", "POST", "/v2/partners/sub-customers", write=True),
+        Operation("CheckUserIdentity", "POST", "/v2/partners/sub-customers/users/check-identity"),
+        Operation(
+            "CreateEnterpriseRealnameAuthentication",
+            "POST",
+            "/v2/customers/realname-auths/enterprise",
+            write=True,
+        ),
+        Operation(
+            "CreatePersonalRealnameAuth", "POST", "/v2/customers/realname-auths/individual", write=True
+        ),
+        Operation("ShowRealnameAuthenticationReviewResult", "GET", "/v2/customers/realname-auths/result"),
+        Operation("ListProvinces", "GET", "/v2/systems/configs/provinces"),
+        Operation("ListCities", "GET", "/v2/systems/configs/cities"),
+        Operation("ListCounties", "GET", "/v2/systems/configs/counties"),
+        Operation("SendVerificationMessageCode", "POST", "/v2/bases/verificationcode/send", write=True),
     ]
 }
 
@@ -261,6 +285,10 @@ def _parse_retry_after(value: str | None) -> float | None:
 def _clean(params: Mapping[str, Any]) -> dict[str, Any]:
     """Drop parameters left at None: the upstream applies its defaults."""
     return {k: v for k, v in params.items() if v is not None}
+
+
+def _text_of(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
 def _time_or_none(value: datetime | str | None) -> str | None:
@@ -1007,6 +1035,184 @@ class UpstreamClient:
             if not marker or not page.items:
                 return specs
 
+    # --- customer onboarding ---------------------------------------------------------------------------
+
+    def create_sub_customer(
+        self,
+        *,
+        xaccount_id: str,
+        xaccount_type: str,
+        account_name: str | None = None,
+        mobile_phone: str | None = None,
+        verification_code: str | None = None,
+        password: str | None = None,
+        close_marketing_messages: bool | None = None,
+        referral: bool = False,
+        indirect_partner_id: str | None = None,
+    ) -> CreatedCustomer:
+        """CreateSubCustomer: a new platform account associated with the partner (resale, or referral with
+        `referral`), a reseller's customer with `indirect_partner_id`.
+
+        `xaccount_id` is the portal's own id of the application: sent again it is refused with
+        AccountAlreadyCreated. After OutcomeUnknown look the account up (find_customer_by_account_name)
+        before creating it again. A mobile number needs its SMS code (send_verification_code).
+        """
+        data = self._call(
+            "CreateSubCustomer",
+            body={
+                "xaccount_id": xaccount_id,
+                "xaccount_type": xaccount_type,
+                "domain_name": account_name,
+                "mobile_phone": mobile_phone,
+                "verification_code": verification_code,
+                "password": password,
+                "is_close_market_ms": None
+                if close_marketing_messages is None
+                else str(close_marketing_messages).lower(),
+                "cooperation_type": "1" if referral else None,
+                "indirect_partner_id": indirect_partner_id,
+            },
+        )
+        customer_id = data.get("domain_id") if isinstance(data, Mapping) else None
+        if not customer_id:
+            raise self._unreadable_write("CreateSubCustomer", "domain_id")
+        return CreatedCustomer(
+            customer_id=str(customer_id), account_name=_text_of(data.get("domain_name")), raw=data
+        )
+
+    def check_user_identity(self, search_type: str, value: str) -> IdentityCheck:
+        """CheckUserIdentity: is an account name ("name"), mobile ("mobile", 0086-…) or email ("email")
+        still free to register?"""
+        if search_type not in ("name", "mobile", "email"):
+            raise ValueError("search_type is name, mobile or email.")
+        data = self._call("CheckUserIdentity", body={"search_type": search_type, "search_value": value})
+        return self._parse("CheckUserIdentity", IdentityCheck.from_api, data)
+
+    def find_customer_by_account_name(
+        self, account_name: str, *, indirect_partner_id: str | None = None
+    ) -> SubCustomer | None:
+        """The partner's customer with exactly this account name (ListSubCustomers filters by
+        substring), or None: how a create with an unknown outcome is reconciled."""
+        wanted = account_name.lower()
+        for customer in self.iter_all(
+            self.list_sub_customers, account_name=account_name, indirect_partner_id=indirect_partner_id
+        ):
+            if customer.account_name.lower() == wanted:
+                return customer
+        return None
+
+    def create_enterprise_realname_auth(
+        self,
+        customer_id: str,
+        *,
+        certificate_type: int,
+        corp_name: str,
+        verified_number: str,
+        files: Sequence[str],
+        xaccount_type: str,
+        legal_person: LegalPerson | None = None,
+        reg_country: str | None = None,
+        reg_address: str | None = None,
+    ) -> RealnameSubmission:
+        """CreateEnterpriseRealnameAuthentication: `files` are paths under the bucket's download/ folder,
+        the certificate first, then (with `legal_person`) the ID card's portrait and emblem sides."""
+        data = self._call(
+            "CreateEnterpriseRealnameAuthentication",
+            body={
+                "customer_id": customer_id,
+                "identify_type": 1,
+                "certificate_type": certificate_type,
+                "verified_file_url": list(files),
+                "corp_name": corp_name,
+                "verified_number": verified_number,
+                "reg_country": reg_country,
+                "reg_address": reg_address,
+                "xaccount_type": xaccount_type,
+                "enterprise_person": legal_person.as_api() if legal_person else None,
+            },
+        )
+        return self._submission(data)
+
+    def create_personal_realname_auth(
+        self,
+        customer_id: str,
+        *,
+        name: str,
+        verified_number: str,
+        files: Sequence[str],
+        xaccount_type: str,
+        document_type: int | None = None,
+        bank_card: BankCard | None = None,
+    ) -> RealnameSubmission:
+        """CreatePersonalRealnameAuth: by document (`document_type` 3 passport, 5/6 permits, 9/10 residence
+        permits; three files) or by bank card (`bank_card`; one file, the face photo)."""
+        if (document_type is None) == (bank_card is None):
+            raise ValueError("Give either a document_type or a bank_card.")
+        data = self._call(
+            "CreatePersonalRealnameAuth",
+            body={
+                "customer_id": customer_id,
+                "identify_type": 4 if bank_card else 0,
+                "verified_type": document_type,
+                "verified_file_url": list(files),
+                "name": name,
+                "verified_number": verified_number,
+                "change_type": -1,
+                "xaccount_type": xaccount_type,
+                "bank_card_info": bank_card.as_api() if bank_card else None,
+            },
+        )
+        return self._submission(data)
+
+    def show_realname_review(self, customer_id: str) -> RealnameReview:
+        """ShowRealnameAuthenticationReviewResult of the customer's latest application."""
+        data = self._call("ShowRealnameAuthenticationReviewResult", query={"customer_id": customer_id})
+        return self._parse("ShowRealnameAuthenticationReviewResult", RealnameReview.from_api, data or {})
+
+    def list_provinces(self, *, offset: int = 0, limit: int = 1000) -> Page[Region]:
+        """ListProvinces (CN-11, …)."""
+        data = self._call("ListProvinces", query={"offset": offset, "limit": limit})
+        return self._page(data, "provinces", Region.from_api, offset, limit, total_key="count")
+
+    def list_cities(self, province_code: str, *, offset: int = 0, limit: int = 1000) -> Page[Region]:
+        """ListCities of a province (CN-13-006, …)."""
+        data = self._call(
+            "ListCities", query={"province_code": province_code, "offset": offset, "limit": limit}
+        )
+        return self._page(data, "cities", Region.from_api, offset, limit, total_key="count")
+
+    def list_counties(self, city_code: str, *, offset: int = 0, limit: int = 1000) -> Page[Region]:
+        """ListCounties of a city."""
+        data = self._call("ListCounties", query={"city_code": city_code, "offset": offset, "limit": limit})
+        return self._page(data, "counties", Region.from_api, offset, limit, total_key="count")
+
+    def send_verification_code(
+        self,
+        mobile_phone: str,
+        *,
+        bank_card_customer_id: str | None = None,
+        timeout_minutes: int | None = None,
+        language: str | None = None,
+    ) -> None:
+        """SendVerificationMessageCode: an SMS code for registration (scene 29), or for a bank card
+        verification of `bank_card_customer_id` (scene 18). A write: not resent after a timeout."""
+        self._call(
+            "SendVerificationMessageCode",
+            body={
+                "receiver_type": 1,
+                "mobile_phone": mobile_phone,
+                "timeout": timeout_minutes,
+                "lang": language,
+                "scene": 18 if bank_card_customer_id else 29,
+                "customer_id": bank_card_customer_id,
+            },
+        )
+
+    @staticmethod
+    def _submission(data: Any) -> RealnameSubmission:
+        review = data.get("is_review") if isinstance(data, Mapping) else None
+        return RealnameSubmission(needs_review=str(review) == "1", raw=data or {})
+
     # --- paging helper ---------------------------------------------------------------------------------
 
     def iter_all(
@@ -1141,7 +1347,10 @@ class UpstreamClient:
             return RateLimited(retry_after=retry_after, operation=op.name, **details)
         if status >= 500:
             if op.write:
-                return OutcomeUnknown(operation=op.name, **details)
+                unknown = ERRORS_BY_CODE.get(error_code or "")  # e.g. CBC.99000050 names what to check
+                if unknown is None or not issubclass(unknown, OutcomeUnknown):
+                    unknown = OutcomeUnknown
+                return unknown(operation=op.name, **details)
             return UpstreamServerError(operation=op.name, **details)
         if status == 401:
             return AuthenticationFailed(operation=op.name, **details)

@@ -227,6 +227,78 @@ class UpstreamServerError(UpstreamUnavailable):
     default_message = _("The cloud platform had an internal error; try again later.")
 
 
+# --- customer onboarding ------------------------------------------------------------------------------
+
+
+class AccountNameTaken(UpstreamError):
+    """CBC.99000038: the account name is already used by a platform account."""
+
+    default_message = _("This account name is already taken on the cloud platform; choose another.")
+
+
+class AccountAlreadyCreated(UpstreamError):
+    """CBC.99000039: an account was already created for this xaccount_id (the portal's own id of the
+    application); look it up by account name instead of creating it again."""
+
+    default_message = _("The cloud platform already created an account for this application.")
+
+
+class MobileLimitReached(UpstreamError):
+    """CBC.99000030 (CBC.99000029, CBC.99000051): this mobile number may not register another customer."""
+
+    default_message = _("This mobile number cannot register another customer account.")
+
+
+class VerificationCodeRejected(ValidationRejected):
+    """CBC.99004008/9/10, CBC.99000026/27: the SMS code is wrong, expired or failed too often."""
+
+    default_message = _("The verification code is wrong or has expired; request a new one.")
+
+
+class TooManyVerificationCodes(UpstreamError):
+    """CBC.99000082: too many SMS codes were sent to this number lately."""
+
+    default_message = _("Too many verification codes were sent to this number; try again later.")
+
+
+class NotPartnerCustomer(NoRightOnCustomer):
+    """CBC.99000035 (CBC.5002): the customer is not one of the partner's (real-name operations)."""
+
+    default_message = _("The customer is not one of the partner's customers.")
+
+
+class DocumentRejected(ValidationRejected):
+    """CBC.99000099 / CBC.99000100: a verification document is too large (10 MB) or not jpg, jpeg, bmp,
+    png, gif or pdf."""
+
+    default_message = _(
+        "A verification document was refused: use jpg, jpeg, bmp, png, gif or pdf of at most 10 MB."
+    )
+
+
+class AlreadyVerified(UpstreamError):
+    """CBC.99007188: the customer is verified already or its verification is under review."""
+
+    default_message = _("The customer is already verified, or its verification is under review.")
+
+
+class VerificationAttemptsExceeded(UpstreamError):
+    """CBC.99007191 (CBC.99007189): the customer (or the document number) has been used for too many
+    verification applications."""
+
+    default_message = _("The customer has applied for verification too many times.")
+
+
+class CustomerAssociationPending(OutcomeUnknown):
+    """500 CBC.99000050: the account was created but its association with the partner is not confirmed
+    yet; look the customer up in the customer list before doing anything else."""
+
+    default_message = _(
+        "The customer account was created but its association with the partner is not confirmed yet; "
+        "it will be checked in the customer list."
+    )
+
+
 ERRORS_BY_CODE: dict[str, type[UpstreamError]] = {
     "CBC.0100": ValidationRejected,
     "CBC.0101": ValidationRejected,
@@ -253,6 +325,28 @@ ERRORS_BY_CODE: dict[str, type[UpstreamError]] = {
     "CBC.99006006": ProductNotFound,
     "CBC.99006050": ValidationRejected,  # usage unit error
     "CBC.99006055": ValidationRejected,  # the price exceeds the platform's maximum
+    "CBC.99000031": ValidationRejected,  # malformed account name
+    "CBC.5017": ValidationRejected,  # malformed mobile number
+    "CBC.99000036": ValidationRejected,  # password rules
+    "CBC.99000038": AccountNameTaken,
+    "CBC.99000039": AccountAlreadyCreated,
+    "CBC.99000029": MobileLimitReached,
+    "CBC.99000030": MobileLimitReached,
+    "CBC.99000051": MobileLimitReached,
+    "CBC.99000026": VerificationCodeRejected,
+    "CBC.99000027": VerificationCodeRejected,
+    "CBC.99004008": VerificationCodeRejected,
+    "CBC.99004009": VerificationCodeRejected,
+    "CBC.99004010": VerificationCodeRejected,
+    "CBC.99000082": TooManyVerificationCodes,
+    "CBC.99000035": NotPartnerCustomer,
+    "CBC.5002": NotPartnerCustomer,
+    "CBC.99000099": DocumentRejected,
+    "CBC.99000100": DocumentRejected,
+    "CBC.99007188": AlreadyVerified,
+    "CBC.99007189": VerificationAttemptsExceeded,
+    "CBC.99007191": VerificationAttemptsExceeded,
+    "CBC.99000050": CustomerAssociationPending,
 }
 
 ERRORS_BY_STATUS: dict[int, type[UpstreamError]] = {

@@ -154,6 +154,13 @@ class OutboxCommand(models.Model):
         indexes = [
             models.Index(fields=["status", "next_attempt_at"]),
             models.Index(fields=["partner_key", "status"]),
+            # The drain's claim (outbox._claim_next): a partner's open commands in id order, so that it stops
+            # at the head of the line instead of checking and sorting the whole backlog on every command.
+            models.Index(
+                fields=["partner_key", "id"],
+                condition=models.Q(status__in=["pending", "unknown"]),
+                name="outbox_open_by_partner",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -104,7 +104,8 @@ def register_handler(handler: Handler) -> Handler:
     return handler
 
 
-# How long "a drain is queued" holds at most (the queued task lost: the next command queues another).
+# How long "a drain is queued or running" holds at most without being renewed (the queued task lost, the
+# worker killed: the next command queues another). A running drain renews it with every command.
 QUEUED_MARK_SECONDS = 30
 
 
@@ -214,10 +215,12 @@ def _queued_key(partner_key: str | None) -> str:
 def schedule_drain(partner_key: str | None = None, *, countdown: float | None = None) -> None:
     """Ask a worker to drain (a partner's) outbox; a broker that is down is logged, not raised.
 
-    A drain asked for now is queued once until a worker starts it (drain_started clears the mark): a burst of
-    500 allocations queues one drain, not 500 that each find the partner's commands being sent. A command
-    committed after that drain has started marks and queues another, so none waits for the periodic drain;
-    the mark expires by itself should the queued task be lost.
+    A drain asked for now is queued once while one is queued or running (the mark): a burst of 500
+    allocations queues one drain, which sends them all, rather than one drain per commit that each find the
+    partner's line busy, start a client and race the running drain for the next command. The running drain
+    clears the mark when it finds nothing more to send and then looks once more (see drain()), so a command
+    committed after that look queues a drain of its own and none waits for the periodic drain; the mark
+    expires by itself should the queued task be lost or its worker die.
     """
     from django.core.cache import cache
 
@@ -236,11 +239,21 @@ def schedule_drain(partner_key: str | None = None, *, countdown: float | None = 
             "outbox: could not queue a drain (broker down?); the periodic drain will send it", exc_info=True
         )
         if countdown is None:
-            drain_started(partner_key)  # nothing is queued: let the next command try again
+            release_mark(partner_key)  # nothing is queued: let the next command try again
 
 
-def drain_started(partner_key: str | None) -> None:
-    """A worker starts a drain: commands committed from now on queue a drain of their own."""
+def hold_mark(partner_key: str | None) -> None:
+    """A drain of this scope is running: commands committed meanwhile need no drain of their own."""
+    from django.core.cache import cache
+
+    try:
+        cache.set(_queued_key(partner_key), 1, timeout=QUEUED_MARK_SECONDS)
+    except Exception:
+        logger.warning("outbox: cache unavailable", exc_info=True)
+
+
+def release_mark(partner_key: str | None) -> None:
+    """No drain of this scope will look again: commands committed from now on queue a drain of their own."""
     from django.core.cache import cache
 
     try:
@@ -319,14 +332,23 @@ def drain(
     lazy = _LazyClient(client)
     processed = 0
     out_of_time = False
+    released = False
     try:
         while max_commands is None or processed < max_commands:
             if time.monotonic() > deadline:
                 out_of_time = True
                 break
+            hold_mark(partner_key)
             claimed = _claim_next(partner_key)
             if claimed is None:
-                break
+                # Nothing to send: from now on a new command queues a drain of its own; one committed before
+                # the mark was cleared queued none (the mark said this drain runs), so look once more.
+                release_mark(partner_key)
+                released = True
+                claimed = _claim_next(partner_key)
+                if claimed is None:
+                    break
+                released = False
             command, action = claimed
             processed += 1
             if action == "send":
@@ -335,6 +357,8 @@ def drain(
                 _reconcile(lazy, command, report)
     finally:
         lazy.close()
+        if not released:
+            release_mark(partner_key)
     if out_of_time:
         schedule_drain(partner_key)
     else:

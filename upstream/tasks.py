@@ -6,7 +6,7 @@ import logging
 
 from celery import shared_task
 
-from upstream.outbox import drain, drain_started
+from upstream.outbox import drain
 from upstream.sync import REGISTRY, SyncAlreadyRunning, run_dataset
 
 logger = logging.getLogger(__name__)
@@ -27,5 +27,4 @@ def sync_dataset(name: str, mode: str | None = None) -> None:
 @shared_task(name="upstream.drain_outbox", ignore_result=True)
 def drain_outbox(partner_key: str | None = None) -> dict:
     """Send the outbox's due commands (of one partner, or all); safe to run any number of times at once."""
-    drain_started(partner_key or None)
     return drain(partner_key=partner_key or None).as_dict()

@@ -969,3 +969,123 @@ class ResourceSpec:
             charge_mode=_text(d.get("charge_mode")),
             raw=d,
         )
+
+
+# --- customer onboarding ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CreatedCustomer:
+    """A customer account made by CreateSubCustomer: its id (domain_id) and account name (domain_name)."""
+
+    customer_id: str
+    account_name: str
+    raw: Mapping[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class IdentityCheck:
+    """CheckUserIdentity: whether an account name, mobile number or email may still register."""
+
+    available: bool
+    mobile_remaining: int | None  # customers the mobile number may still register (mobile checks only)
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> IdentityCheck:
+        result = _text(d.get("check_result"))
+        if result not in ("available", "used_by_user"):
+            raise ValueError(f"unknown check_result {result!r}")
+        return cls(
+            available=result == "available",
+            mobile_remaining=parse_int(d.get("mobile_remain_available_num")),
+            raw=d,
+        )
+
+
+@dataclass(frozen=True)
+class LegalPerson:
+    """EnterprisePersonNew: the legal representative whose ID card files follow the certificate's."""
+
+    name: str
+    id_number: str
+    certifier_role: str = "legalPerson"
+
+    def as_api(self) -> dict[str, str]:
+        return {
+            "legel_name": self.name,
+            "legel_id_number": self.id_number,
+            "certifier_role": self.certifier_role,
+        }
+
+
+@dataclass(frozen=True)
+class BankCard:
+    """BankCardInfoV2 of a personal bank card verification (its SMS code is of scene 18)."""
+
+    bank_account: str
+    mobile: str
+    verification_code: str
+    areacode: str = "0086"
+
+    def as_api(self) -> dict[str, str]:
+        return {
+            "bank_account": self.bank_account,
+            "areacode": self.areacode,
+            "mobile": self.mobile,
+            "verification_code": self.verification_code,
+        }
+
+
+@dataclass(frozen=True)
+class RealnameSubmission:
+    """The answer to a real-name application: `needs_review` when it went to (manual) review."""
+
+    needs_review: bool
+    raw: Mapping[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
+class RealnameReview:
+    """ShowRealnameAuthenticationReviewResult of the latest application (`result` None: none was made)."""
+
+    result: int | None  # 0 under review, 1 rejected, 2 approved
+    opinion: str
+    raw: Mapping[str, Any] = _raw()
+
+    UNDER_REVIEW, REJECTED, APPROVED = 0, 1, 2
+
+    @property
+    def pending(self) -> bool:
+        return self.result == self.UNDER_REVIEW
+
+    @property
+    def approved(self) -> bool:
+        return self.result == self.APPROVED
+
+    @property
+    def rejected(self) -> bool:
+        return self.result == self.REJECTED
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> RealnameReview:
+        result = parse_int(d.get("review_result"))
+        if result not in (None, 0, 1, 2):
+            raise ValueError(f"unknown review_result {result!r}")
+        return cls(result=result, opinion=_text(d.get("opinion")), raw=d)
+
+
+@dataclass(frozen=True)
+class Region:
+    """A province, city or county of ListProvinces / ListCities / ListCounties (CN-13, CN-13-006, …)."""
+
+    code: str
+    name: str
+    raw: Mapping[str, Any] = _raw()
+
+    @classmethod
+    def from_api(cls, d: Mapping[str, Any]) -> Region:
+        code = _text(d.get("code"))
+        if not code:
+            raise ValueError("a region without a code")
+        return cls(code=code, name=_text(d.get("name")), raw=d)

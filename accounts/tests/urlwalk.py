@@ -53,6 +53,15 @@ EXPECTED_STATUS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
     "customers:request-withdraw": ((405, 302), (405, 404)),
     "customers:request-remind": ((405, 302), (405, 404)),
     "customers:request-decide": ((405, 302), (405, 404)),
+    "customers:orders": ((302, 405), (200, 405)),
+    "customers:orders-export": ((302, 405), (200, 405)),
+    "customers:order-detail": ((302, 405), (404, 405)),
+    "customers:order-items": ((302, 405), (404, 405)),
+    "customers:order-pay": ((405, 302), (405, 404)),
+    "customers:customer-orders": ((302, 405), (404, 405)),
+    "customers:resources": ((302, 405), (200, 405)),
+    "customers:customer-resources": ((302, 405), (404, 405)),
+    "customers:customer-packages": ((302, 405), (404, 405)),
     "billing:adjustments": ((302, 405), (200, 405)),
     "billing:adjustment-export": ((302, 405), (200, 405)),
     "billing:adjustment-detail": ((302, 405), (404, 405)),
@@ -77,10 +86,22 @@ EXPECTED_STATUS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
     "billing:offers": ((302, 405), (200, 405)),
     "billing:offer-new": ((302, 302), (200, 200)),
     "billing:offer-invalidate": ((302, 302), (404, 404)),
+    "billing:quote": ((302, 405), (200, 405)),
+    "billing:quote-choices": ((302, 405), (200, 405)),
+    "billing:quote-customers": ((302, 405), (302, 405)),  # a part of the inquiry page: htmx only
+    "billing:quote-export": ((302, 405), (302, 405)),  # no quote: back to the inquiry form
+    "billing:quote-print": ((302, 405), (302, 405)),
     "billing:customer-balance": ((302, 405), (404, 405)),
     "billing:customer-discounts": ((302, 405), (404, 405)),
     "billing:customer-adjust-records": ((302, 405), (404, 405)),
     "dev:outbox": ((302, 405), (200, 405)),  # the outsider's own messages only
+    # creating customers (issue 14)
+    "customers:new": ((302, 302), (200, 200)),  # an empty form comes back with its errors
+    "customers:account-name-check": ((302, 405), (200, 405)),
+    "customers:regions": ((302, 405), (200, 405)),
+    "customers:application": ((302, 405), (404, 405)),
+    "customers:verification": ((302, 302), (404, 404)),
+    "customers:document": ((302, 405), (404, 405)),
 }
 
 # argument name → function(partners) returning a value that belongs to the other tenant (Reseller B).
@@ -237,3 +258,51 @@ def _foreign_association_request_pk(partners):
             expires_at=timezone.now() + timedelta(days=7),
         )
     return request.pk
+
+
+# --- orders and partner payment (issue 12) ------------------------------------------------------------------
+
+
+@register_foreign_argument("order_pk")
+def _foreign_order_pk(partners):
+    from decimal import Decimal
+
+    from customers.models import Order
+
+    customer = _foreign_customer(partners)
+    order, _created = Order.objects.get_or_create(
+        order_id="URLWALK-FOREIGN-ORDER",
+        defaults={
+            "partner": partners["dist"],
+            "customer": customer,
+            "customer_upstream_id": customer.customer_id,
+            "status": 6,
+            "is_agent_pay": True,
+            "official_amount": Decimal("10.00"),
+            "amount_after_discount": Decimal("9.00"),
+        },
+    )
+    return order.pk
+
+
+# --- creating customers (issue 14) --------------------------------------------------------------------------
+
+
+@register_foreign_argument("application_pk")
+def _foreign_application_pk(partners):
+    from customers.models import CustomerApplication
+
+    application, _created = CustomerApplication.objects.get_or_create(
+        partner=partners["dist"], account_name="urlwalk-foreign", defaults={"status": "failed"}
+    )
+    return application.pk
+
+
+@register_foreign_argument("token")
+def _foreign_document_token(partners):
+    """A download link of the distributor's (signed for a user of its own): 404 for anyone else."""
+    from django.core import signing
+
+    from customers.realname import DOWNLOAD_SALT
+
+    return signing.dumps({"d": 1, "u": 0, "t": 0}, salt=DOWNLOAD_SALT)

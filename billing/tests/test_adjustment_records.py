@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -21,9 +22,10 @@ pytestmark = pytest.mark.django_db
 
 URL = reverse("billing:adjustments")
 EXPORT = reverse("billing:adjustment-export")
-# The page of a reseller's user: the user (1), the requester choices of the filter form (1), the count and the
-# page of the union, customers, resellers and requesters joined in (2), the totals of each side (2).
-RECORDS_PAGE_QUERIES = 6
+# The page of a reseller's user, its table from the fragment cache: the user (1), each side counted up to the
+# cap (2), the page of the merged sides, customers, resellers and requesters joined in (1), the totals: the
+# portal's side (1), the upstream side from the daily sums (1) less the records the portal made (1).
+RECORDS_PAGE_QUERIES = 7
 
 
 @pytest.fixture
@@ -213,7 +215,8 @@ def test_the_query_count_does_not_grow_with_the_rows(client_for, ra_finance, par
     client = client_for(ra_finance)
 
     def count() -> int:
-        client.get(URL)
+        client.get(URL)  # sets the CSRF cookie, part of the fragment cache's key
+        client.get(URL)  # the table rendered for that key
         with CaptureQueriesContext(connection) as captured:
             assert client.get(URL).status_code == 200
         return len(captured)
@@ -261,3 +264,82 @@ def test_every_page_of_the_union_is_reachable_and_the_last_is_read_backwards(
     assert client.get(URL, {"per_page": 10}).context["page"].paginator.count == 25
     # The last page, read from the end of the same order: the same rows as page 3.
     assert _rows(client.get(URL, {"page": "last", "per_page": 10})) == pages[2]
+
+
+def _interleaved(partners, count: int) -> None:
+    """`count` portal adjustments and `count` upstream records of Reseller A, their times interleaved."""
+    ra = partners["ra"]
+    now = timezone.now()
+    customer = Customer.objects.create(partner=ra, customer_id="page-c", name="翻页", association_type="2")
+    for i in range(count):
+        Adjustment.objects.create(
+            partner=ra,
+            customer=customer,
+            kind="allocate",
+            amount=Decimal(i + 1),
+            created_at=now - timedelta(minutes=3 * i),
+        )
+        AdjustRecord.objects.create(
+            partner=ra,
+            customer=customer,
+            customer_upstream_id="page-c",
+            trans_id=f"P-{i}",
+            operation_type=AdjustRecord.OperationType.RECLAIM,
+            amount=Decimal(i + 1),
+            operation_time=now - timedelta(minutes=3 * i + 1 + i % 2),
+        )
+
+
+def test_every_page_of_the_merged_sides_is_the_full_order_cut_there(client_for, ra_finance, partners):
+    """Each side is cut at the page's end before the merge, and a page in the back half is read from the
+    end: every page, the last included, is the slice of the whole list in time order."""
+    from billing.filters import Ledger
+
+    _interleaved(partners, 23)
+    client = client_for(ra_finance)
+    whole = [(r["origin"], r["row_pk"]) for r in Ledger(ra_finance, {}).rows]
+    assert len(whole) == 46
+
+    def keys(page) -> list:
+        body = client.get(URL, {"per_page": 10, "page": page}).content.decode()
+        return re.findall(r'data-row="(portal|outside)-(\d+)"', body)
+
+    seen = []
+    for page in range(1, 6):
+        seen += [(origin, int(pk)) for origin, pk in keys(page)]
+    assert seen == whole
+    assert [(o, int(pk)) for o, pk in keys("last")] == whole[40:]
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "America/New_York"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"kind": "allocate"},
+        {"kind": "reclaim"},
+        {"date_from": "today"},
+        {"reseller": "ra"},
+        {"customer": "ra-c1"},
+    ],
+)
+def test_the_totals_from_the_daily_sums_equal_summing_the_rows(partners, dist_admin, book, zone, query):
+    """The upstream side's totals come from FundsDay where the filters allow (less the records the portal
+    made, counted on its side): they equal summing the listed rows, whatever the filters and zone."""
+    from django.utils import timezone as tz
+
+    from billing.filters import Ledger
+
+    _interleaved(partners, 5)
+    data = dict(query)
+    if data.get("reseller"):
+        data["reseller"] = partners["ra"]
+    with tz.override(zone):
+        if data.get("date_from"):
+            data["date_from"] = tz.localdate() - timedelta(days=3)
+        ledger = Ledger(dist_admin, data)
+        expected = {"allocated": Decimal(0), "reclaimed": Decimal(0)}
+        for row in ledger.rows:
+            if row["row_status"] == "succeeded":
+                expected["allocated" if row["row_kind"] == "allocate" else "reclaimed"] += row["row_amount"]
+        assert ledger.totals() == expected

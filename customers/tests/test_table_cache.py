@@ -4,6 +4,7 @@ once, and one user never gets another's table."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -80,6 +81,49 @@ def test_fingerprints_cover_rows_and_refuse_what_they_do_not_know(make_customer)
     assert fragments.fingerprint({"rows": [customer], "total": Decimal("1.00")}) != before
     with pytest.raises(TypeError, match="Cannot fingerprint"):
         fragments.fingerprint({"unknown": object()})
+
+
+def test_derived_values_are_keyed_by_their_inputs_and_built_only_when_read():
+    from dataclasses import dataclass
+
+    @dataclass
+    class Count:
+        n: int
+
+    built = []
+
+    def double(count):
+        built.append(count.n)
+        return {"twice": count.n * 2}
+
+    first = fragments.fingerprint({"chart": fragments.Derived(double, Count(1))})
+    assert first == fragments.fingerprint({"chart": fragments.Derived(double, Count(1))})
+    assert first != fragments.fingerprint({"chart": fragments.Derived(double, Count(2))})
+    assert first != fragments.fingerprint({"chart": fragments.Derived(lambda c: c, Count(1))})
+    assert built == []  # keying builds nothing
+    chart = fragments.Derived(double, Count(3))
+    assert (chart()["twice"], chart()["twice"], built) == (6, 6, [3])  # built once, when read
+
+
+def test_the_dashboards_body_is_cached_and_never_stale(client_for, ra_admin, make_warning, monkeypatch):
+    renders = []
+    render = fragments.render_to_string
+    monkeypatch.setattr(
+        fragments, "render_to_string", lambda name, *a, **k: renders.append(name) or render(name, *a, **k)
+    )
+    client = client_for(ra_admin)
+    url = reverse("portal:dashboard")
+
+    def churn() -> str:
+        body = client.get(url, HTTP_HX_REQUEST="true").content.decode()
+        return re.search(r'data-testid="warnings-CHURN">[^<]*<strong>(\d+)</strong>', body).group(1)
+
+    assert churn() == churn() == "0"
+    make_warning()
+    assert churn() == "1"
+    # Rendered for the first request and again for the new count; the second came from the cache (a poll
+    # straddling a minute boundary renders once more: the body shows the minute).
+    assert renders.count("portal/dashboard.html#body") in (2, 3)
 
 
 def test_with_the_setting_at_0_nothing_is_cached(client_for, ra_admin, make_customer, settings):

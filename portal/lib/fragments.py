@@ -25,10 +25,12 @@ that the page itself does not show; keys are digests.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import decimal
 import hashlib
 import logging
+import types
 import uuid
 
 from django.conf import settings
@@ -56,6 +58,22 @@ _SCALARS = (
     uuid.UUID,
     type(None),
 )
+
+
+class Derived:
+    """A value a template reads, computed from `inputs` by `fn` when first read (then kept): in a cached
+    fragment's key it stands for its inputs, so a large derived structure (a chart's geometry from twelve
+    monthly counts) costs nothing to key and is only built when the fragment is rendered. `fn` must be a
+    pure function of `inputs`: its name is in the key, the inputs are fingerprinted."""
+
+    def __init__(self, fn, *inputs):
+        self.fn, self.inputs = fn, inputs
+        self._value = self._unset = object()
+
+    def __call__(self):  # templates call callables: `{{ chart.width }}` reads fn(*inputs)["width"]
+        if self._value is self._unset:
+            self._value = self.fn(*self.inputs)
+        return self._value
 
 
 def fingerprint(value):
@@ -87,6 +105,17 @@ def fingerprint(value):
         # database are the staff users, covered by the access token of the key).
         data, initial = fingerprint(value.data), fingerprint(value.initial)
         return ("form", type(value).__qualname__, value.prefix, data, initial)
+    if isinstance(value, Derived):
+        return ("derived", value.fn.__module__, value.fn.__qualname__, fingerprint(value.inputs))
+    if isinstance(value, types.SimpleNamespace):  # a row of values (billing's records page)
+        return ("namespace", type(value).__qualname__, fingerprint(vars(value)))
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # What a template can show of it is its fields (and properties computed from them).
+        return (
+            "dataclass",
+            type(value).__qualname__,
+            tuple((f.name, fingerprint(getattr(value, f.name))) for f in dataclasses.fields(value)),
+        )
     if isinstance(value, dict):
         return tuple(sorted((str(key), fingerprint(item)) for key, item in value.items()))
     if isinstance(value, (list, tuple, set, frozenset)):

@@ -167,7 +167,7 @@ class BoundedPaginator(Paginator):
         top = bottom + self.per_page
         if top + self.orphans >= self.count:
             top = self.count
-        if not isinstance(rows, QuerySet) or not rows.ordered or bottom <= self.count // 2:
+        if not getattr(rows, "ordered", False) or bottom <= self.count // 2:
             return self._get_page(window(rows, bottom, top, self.decorate), number, self)
         tail = window(rows.reverse(), self.count - top, self.count - bottom, self.decorate)
         tail.reverse()
@@ -201,7 +201,10 @@ def paginate(
     if count is not None:
         paginator.count = count  # a cached_property: set, it is not computed
     elif number == LAST:
-        paginator.count = rows.count() if isinstance(rows, QuerySet) else len(rows)
+        if isinstance(rows, QuerySet):
+            paginator.count = rows.count()
+        else:  # a sequence of rows; one that counts capped (len) can also count exactly
+            paginator.count = rows.exact_count() if hasattr(rows, "exact_count") else len(rows)
     if number == LAST:
         number = paginator.num_pages
     return paginator.get_page(number)

@@ -85,6 +85,29 @@ def money_str(value: object) -> str:
     return str(parse_money(value))
 
 
+# Price inquiries (ListOnDemandResourceRatings) answer exact amounts with up to 6 places: prices, not amounts
+# of money that move; they stay exact to 6 places and are rounded half up there, as the platform rounds them.
+PRICE_PLACES = Decimal("0.000001")
+
+
+def to_price(value: object) -> Decimal:
+    """An inquiry price rounded half up to 6 places: "0.0000075" → Decimal("0.000008")."""
+    amount = parse_decimal(value)
+    if amount is None:
+        raise MoneyError("A price is required.")
+    try:
+        return amount.quantize(PRICE_PLACES, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        raise MoneyError(f"{value!r} is too large a price.") from None
+
+
+def price_str(value: object) -> str:
+    """A price as a quote writes it: 2 places at least, 6 at most ("12.50", "0.504", "0.000006")."""
+    price = to_price(value)
+    cents = _cents(price, value)
+    return str(cents if cents == price else price.normalize())
+
+
 def format_money(value: object, symbol: str = "¥") -> str:
     """¥1,234.56 (negative: -¥1,234.56); an empty string for None."""
     if value is None or value == "":

@@ -83,4 +83,11 @@
       event.stopPropagation();
     }
   }, true);
+
+  // A button with data-print opens the browser's print dialog (print or save as PDF: the quote page).
+  document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("button[data-print]")) {
+      window.print();
+    }
+  });
 })();

@@ -23,7 +23,10 @@ Admin endpoints (no signature, no rate limit, loopback only): ``GET /_sim/health
 ``POST /_sim/customers/<customer_id>/remove``, ``GET /_sim/adjust-records?customer_id=…``,
 ``POST /_sim/trade-limit`` with ``{"per_day": n}`` (payments per customer per UTC day before CBC.99008056),
 ``POST /_sim/rows/<table>`` with ``{"where": {column: value}, "set": {column: value}}`` (overwrite
-stored rows, e.g. to plant hostile text in any dataset).
+stored rows, e.g. to plant hostile text in any dataset); onboarding (onboarding.py):
+``GET /_sim/onboarding/verification-codes?mobile_phone=…`` (the SMS codes "sent"), ``POST
+/_sim/onboarding/review`` with ``{"delay_seconds": n, "outcome": "auto"|"approve"|"reject"}``, ``POST
+/_sim/onboarding/review/finish`` and ``POST /_sim/onboarding/objects`` with ``{"objects": {path: bytes}}``.
 """
 
 from __future__ import annotations

@@ -181,6 +181,7 @@ def _scope(store: Store, p: Params) -> str:
 @route("POST", "/v2/partners/sub-customers/query")
 def list_sub_customers(store: Store, p: Params) -> dict:
     scope = _scope(store, p)
+    onboarding.settle_reviews(store)  # real-name reviews that are due show in verified_status
     offset, limit = p.page(10)
     filters = {
         "account_name": p.str("account_name"),
@@ -694,5 +695,7 @@ def list_on_demand_resource_ratings(store: Store, p: Params) -> dict:
         "product_rating_results": results,
     }
 
+
+from . import onboarding  # noqa: E402 (registers its routes; it imports this module)
 
 OPERATIONS = frozenset(r.name for r in ROUTES)

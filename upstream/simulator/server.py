@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from . import api, faults, signing
+from . import api, faults, onboarding, signing
 from .errors import ApiError, bad_request
 from .generate import ACCESS_KEY, DISTRIBUTOR_ID, SECRET_KEY
 from .ratelimit import SlidingWindowLimiter
@@ -337,6 +337,9 @@ class Handler(BaseHTTPRequestHandler):
             if record_id is None:
                 raise ApiError(404, "CBC.0100", f"No associated customer {parts[1]}.")
             return 200, {"ok": True, "record_id": record_id}, {}
+        if parts and parts[0] == "onboarding":
+            query_args = dict(signing.parse_query(query))
+            return 200, onboarding.admin(sim.store, method, parts[1:], query_args, data), {}
         if method == "POST" and len(parts) == 2 and parts[0] == "rows":
             # Tests plant hostile values in stored rows: {"where": {column: value}, "set": {column: value}}.
             where, values = data.get("where"), data.get("set")

@@ -624,7 +624,7 @@ def _wait_for(condition, timeout: float) -> bool:
     return condition()
 
 
-def test_a_burst_of_commands_queues_one_drain_until_a_worker_starts_it(monkeypatch):
+def test_a_burst_of_commands_queues_one_drain_until_that_drain_has_nothing_left(monkeypatch):
     from upstream import tasks
 
     queued: list = []
@@ -633,8 +633,8 @@ def test_a_burst_of_commands_queues_one_drain_until_a_worker_starts_it(monkeypat
         outbox.schedule_drain("ra")
     outbox.schedule_drain("rb")
     assert queued == [["ra"], ["rb"]]
-    # The worker starts the queued drain: a command committed from now on queues a drain of its own.
-    outbox.drain_started("ra")
+    # The drain finds nothing more to send: a command committed from now on queues a drain of its own.
+    outbox.release_mark("ra")
     outbox.schedule_drain("ra")
     assert queued == [["ra"], ["rb"], ["ra"]]
     # A follow-up at a given time (a backoff) is not held back by the mark.
@@ -651,3 +651,44 @@ def test_a_drain_that_could_not_be_queued_leaves_no_mark(monkeypatch):
     monkeypatch.setattr(tasks.drain_outbox, "apply_async", lambda args, countdown=None: queued.append(args))
     outbox.schedule_drain("ra")
     assert queued == [["ra"]]
+
+
+@pytest.mark.django_db
+def test_commands_written_while_a_drain_runs_are_sent_by_it_without_queueing_more_drains(
+    monkeypatch, fake_kinds, fast_outbox
+):
+    """A running drain holds the mark: the commands of a burst neither queue drains that would race it for
+    the partner's line, nor wait for the periodic drain when one is written just as the drain runs dry."""
+    from upstream import tasks
+
+    queued: list = []
+    monkeypatch.setattr(tasks.drain_outbox, "apply_async", lambda args, countdown=None: queued.append(args))
+    sent: list[int] = []
+
+    def send(client, command):
+        sent.append(command.pk)
+        if len(sent) == 1:  # a user submits another one while the first is being sent
+            enqueue("test.serial", {}, partner_key="p1")
+            outbox.schedule_drain("p1")
+        return {}
+
+    fake_kinds(Handler(kind="test.serial", send=send, serial=True))
+    first = enqueue("test.serial", {}, partner_key="p1")
+    release = outbox.release_mark
+    late: list[OutboxCommand] = []
+
+    def written_just_before_the_release(partner_key):
+        if not late:  # committed while the mark still said "a drain runs": it queued none
+            late.append(enqueue("test.serial", {}, partner_key="p1"))
+            outbox.schedule_drain("p1")
+        release(partner_key)
+
+    monkeypatch.setattr(outbox, "release_mark", written_just_before_the_release)
+    report = drain("p1", client=object())
+
+    assert queued == [] and report.succeeded == 3
+    assert sent[0] == first.pk and sent[-1] == late[0].pk
+    assert not OutboxCommand.objects.open().exists()
+    # The drain is over: the next command queues a drain of its own.
+    outbox.schedule_drain("p1")
+    assert queued == [["p1"]]

@@ -12,11 +12,23 @@ from decimal import Decimal
 import pytest
 from huaweicloudsdkbss.v2 import (
     AdjustAccountReq,
+    ApplyEnterpriseRealnameAuthsReq,
+    ApplyIndividualRealnameAuthsReq,
+    BankCardInfoV2,
     BssClient,
     CancelCustomerOrderReq,
     CancelCustomerOrderRequest,
+    CheckSubcustomerUserReq,
+    CheckUserIdentityRequest,
+    CreateCustomerV2Req,
+    CreateEnterpriseRealnameAuthenticationRequest,
+    CreatePersonalRealnameAuthRequest,
+    CreateSubCustomerRequest,
     CustomerInfoV2,
     DemandProductInfo,
+    EnterprisePersonNew,
+    ListCitiesRequest,
+    ListCountiesRequest,
     ListCustomerOnDemandResourcesRequest,
     ListCustomerOrdersRequest,
     ListCustomersBalancesDetailRequest,
@@ -29,6 +41,7 @@ from huaweicloudsdkbss.v2 import (
     ListPartnerAdjustRecordsRequest,
     ListPartnerBalancesRequest,
     ListPayPerUseCustomerResourcesRequest,
+    ListProvincesRequest,
     ListResourceSpecsRequest,
     ListResourceTypesRequest,
     ListServiceTypesRequest,
@@ -44,7 +57,10 @@ from huaweicloudsdkbss.v2 import (
     ReclaimToPartnerAccountBalancesReq,
     ReclaimToPartnerAccountRequest,
     ResourceSpecsQueryReq,
+    SendVerificationCodeV2Req,
+    SendVerificationMessageCodeRequest,
     ShowCustomerOrderDetailsRequest,
+    ShowRealnameAuthenticationReviewResultRequest,
     UpdateCustomerAccountAmountRequest,
 )
 from huaweicloudsdkcore.auth.credentials import GlobalCredentials
@@ -240,3 +256,155 @@ def test_the_existing_operations_answer_the_sdk_too(bss):
     )
     trans_ids = {r.trans_id for r in records.records}
     assert {allocated.transfer_id, reclaimed.trans_id} <= trans_ids
+
+
+# --- customer onboarding --------------------------------------------------------------------------------
+
+
+def test_create_sub_customer_and_check_user_identity_answer_the_sdk(bss, sim):
+    check = bss.check_user_identity(
+        CheckUserIdentityRequest(
+            body=CheckSubcustomerUserReq(search_type="name", search_value="sdk-customer")
+        )
+    )
+    assert check.check_result == "available"
+    mobile = "13700001234"
+    bss.send_verification_message_code(
+        SendVerificationMessageCodeRequest(
+            body=SendVerificationCodeV2Req(receiver_type=1, mobile_phone=mobile, scene=29, lang="zh-cn")
+        )
+    )
+    code = sim.admin("GET", f"/_sim/onboarding/verification-codes?mobile_phone={mobile}")["codes"][0]["code"]
+    created = bss.create_sub_customer(
+        CreateSubCustomerRequest(
+            body=CreateCustomerV2Req(
+                domain_name="sdk-customer",
+                mobile_phone=mobile,
+                verification_code=code,
+                xaccount_id="sdk-app-1",
+                xaccount_type="portal",
+                password="Sdk-Passw0rd",
+                is_close_market_ms="false",
+                include_association_result=True,
+            )
+        )
+    )
+    assert created.domain_name == "sdk-customer" and len(created.domain_id) == 32
+    customers = bss.list_sub_customers(
+        ListSubCustomersRequest(body=QuerySubCustomerListReq(account_name="sdk-customer"))
+    )
+    assert [(c.customer_id, c.association_type) for c in customers.customer_infos] == [
+        (created.domain_id, "2")
+    ]
+    check = bss.check_user_identity(
+        CheckUserIdentityRequest(
+            body=CheckSubcustomerUserReq(search_type="mobile", search_value=f"0086-{mobile}")
+        )
+    )
+    assert (check.check_result, check.mobile_remain_available_num) == ("available", 4)
+    with pytest.raises(ClientRequestException) as taken:
+        bss.create_sub_customer(
+            CreateSubCustomerRequest(
+                body=CreateCustomerV2Req(
+                    domain_name="sdk-customer", xaccount_id="sdk-app-2", xaccount_type="portal"
+                )
+            )
+        )
+    assert taken.value.error_code == "CBC.99000038"
+
+
+def test_real_name_applications_and_their_review_answer_the_sdk(bss, sim):
+    sim.admin("POST", "/_sim/onboarding/review", {"delay_seconds": 3600, "outcome": "reject"})
+    enterprise = bss.create_sub_customer(
+        CreateSubCustomerRequest(body=CreateCustomerV2Req(xaccount_id="sdk-app-3", xaccount_type="portal"))
+    )
+    submitted = bss.create_enterprise_realname_authentication(
+        CreateEnterpriseRealnameAuthenticationRequest(
+            body=ApplyEnterpriseRealnameAuthsReq(
+                customer_id=enterprise.domain_id,
+                identify_type=1,
+                certificate_type=0,
+                verified_file_url=["sdk/licence.pdf", "sdk/front.jpg", "sdk/back.png"],
+                corp_name="深圳示例网络科技有限公司",
+                verified_number="91440300MA5FXXXX1Q",
+                reg_country="CN",
+                reg_address="深圳市南山区",
+                xaccount_type="portal",
+                enterprise_person=EnterprisePersonNew(
+                    legel_name="陈七", legel_id_number="440305198807071234", certifier_role="legalPerson"
+                ),
+            )
+        )
+    )
+    assert submitted.is_review == 1
+    result = bss.show_realname_authentication_review_result(
+        ShowRealnameAuthenticationReviewResultRequest(customer_id=enterprise.domain_id)
+    )
+    assert result.review_result == 0
+    sim.admin("POST", "/_sim/onboarding/review/finish", {})
+    result = bss.show_realname_authentication_review_result(
+        ShowRealnameAuthenticationReviewResultRequest(customer_id=enterprise.domain_id)
+    )
+    assert result.review_result == 1 and result.opinion
+
+    sim.admin("POST", "/_sim/onboarding/review", {"delay_seconds": 0, "outcome": "approve"})
+    person = bss.create_sub_customer(
+        CreateSubCustomerRequest(body=CreateCustomerV2Req(xaccount_id="sdk-app-4", xaccount_type="portal"))
+    )
+    mobile = "13700005678"
+    bss.send_verification_message_code(
+        SendVerificationMessageCodeRequest(
+            body=SendVerificationCodeV2Req(
+                receiver_type=1, mobile_phone=mobile, scene=18, customer_id=person.domain_id, timeout=5
+            )
+        )
+    )
+    code = sim.admin("GET", f"/_sim/onboarding/verification-codes?mobile_phone={mobile}")["codes"][0]["code"]
+    submitted = bss.create_personal_realname_auth(
+        CreatePersonalRealnameAuthRequest(
+            body=ApplyIndividualRealnameAuthsReq(
+                customer_id=person.domain_id,
+                identify_type=4,
+                verified_file_url=["sdk/face.jpg"],
+                name="周八",
+                verified_number="110101199003074512",
+                change_type=-1,
+                xaccount_type="portal",
+                bank_card_info=BankCardInfoV2(
+                    bank_account="6222020200112233445", areacode="0086", mobile=mobile, verification_code=code
+                ),
+            )
+        )
+    )
+    assert submitted.is_review == 0
+    result = bss.show_realname_authentication_review_result(
+        ShowRealnameAuthenticationReviewResultRequest(customer_id=person.domain_id)
+    )
+    assert result.review_result == 2
+    with pytest.raises(ClientRequestException) as refused:
+        bss.create_enterprise_realname_authentication(
+            CreateEnterpriseRealnameAuthenticationRequest(
+                body=ApplyEnterpriseRealnameAuthsReq(
+                    customer_id=enterprise.domain_id,
+                    identify_type=1,
+                    certificate_type=0,
+                    verified_file_url=["sdk/licence.docx"],
+                    corp_name="深圳示例网络科技有限公司",
+                    verified_number="91440300MA5FXXXX1Q",
+                    xaccount_type="portal",
+                )
+            )
+        )
+    assert refused.value.error_code == "CBC.99000100"
+
+
+def test_the_region_tree_answers_the_sdk(bss):
+    provinces = bss.list_provinces(ListProvincesRequest(x_language="zh_cn", limit=1000))
+    assert provinces.count == len(provinces.provinces) == 31
+    cities = bss.list_cities(ListCitiesRequest(province_code="CN-44", limit=1000))
+    shenzhen = next(c for c in cities.cities if c.name == "深圳市")
+    counties = bss.list_counties(ListCountiesRequest(city_code=shenzhen.code, offset=0, limit=1000))
+    assert "南山区" in {c.name for c in counties.counties} and counties.count == len(counties.counties)
+    with pytest.raises(ClientRequestException) as unknown:
+        bss.list_counties(ListCountiesRequest(city_code="CN-44-999"))
+    assert unknown.value.error_code == "CBC.0100"

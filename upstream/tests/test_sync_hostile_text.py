@@ -12,7 +12,7 @@ import pytest
 
 from accounts.models import Partner
 from billing.models import AdjustRecord, CommercialDiscount, CustomerAccount, DedicatedOffer, PartnerAccount
-from customers.models import AssociationEvent, Customer, CustomerWarning
+from customers.models import AssociationEvent, Customer, CustomerWarning, Order, Resource, ResourcePackage
 from upstream.client import UpstreamClient
 from upstream.models import SyncRun
 from upstream.simulator.testing import SimulatorProcess
@@ -81,6 +81,29 @@ PLANTS = {
         {"seq": 2},
         "customer_account_name",
     ),
+    # orders, resources and resource packages (issue 12)
+    "orders": (
+        "orders",
+        {"seq": 1},
+        {"service_type_name": HOSTILE, "user_name": HOSTILE},
+        {"seq": 2},
+        "service_type_name",
+    ),
+    "resources": (
+        "resources",
+        {"seq": 1},
+        {"resource_name": HOSTILE, "product_spec_desc": HOSTILE},
+        {"seq": 2},
+        "resource_name",
+    ),
+    # Packages are read per mirrored customer: the first three belong to the customer refused above.
+    "resource_packages": (
+        "resource_packages",
+        {"seq": 4},
+        {"product_name": HOSTILE},
+        {"seq": 5},
+        "product_name",
+    ),
 }
 # customer_balances carries no free text: only customer ids (keys, from the portal's own list) and a currency
 # code the simulator fixes. It is synced below too, over the customers with hostile names.
@@ -88,7 +111,7 @@ NO_TEXT = {"customer_balances"}
 
 # Every stored text column of every mirrored model, to look for anything unsafe or cut.
 MODELS = [Partner, Customer, PartnerAccount, CustomerAccount, AdjustRecord, CustomerWarning, AssociationEvent]
-MODELS += [CommercialDiscount, DedicatedOffer]
+MODELS += [CommercialDiscount, DedicatedOffer, Order, Resource, ResourcePackage]
 
 
 @pytest.fixture(scope="module")
@@ -158,6 +181,9 @@ def test_hostile_text_in_every_dataset_is_stored_safe_or_the_row_refused(
     assert (ra.name, ra.account_name, ra.email) == (SAFE, SAFE, SAFE)
     assert Partner.objects.get(upstream_id="ip-reseller-b").name == "Reseller B"  # refused: left as it was
     assert Customer.objects.filter(name=SAFE, label=SAFE, email=SAFE, phone=SAFE).count() == 1
+    assert Order.objects.filter(service_type_name=SAFE).count() == 1
+    assert Resource.objects.filter(resource_name=SAFE, spec=SAFE).count() == 1
+    assert ResourcePackage.objects.filter(product_name=SAFE).count() == 1
     assert PartnerAccount.objects.filter(account_id=SAFE).count() == 1
     assert AdjustRecord.objects.filter(customer_name=SAFE, memo=SAFE).count() == 1
     warning = CustomerWarning.objects.get(title=SAFE)
