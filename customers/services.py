@@ -306,8 +306,9 @@ SEARCH_MIN_LENGTH = 2
 
 
 def normalize_search(value: str) -> str:
-    """How personal search values compare: trimmed, inner whitespace collapsed (case is ignored by iexact)."""
-    return " ".join((value or "").split())
+    """How search values compare: trimmed, inner whitespace collapsed (case is ignored by iexact), and NUL
+    characters (which PostgreSQL refuses in text) dropped."""
+    return " ".join((value or "").replace("\x00", "").split())
 
 
 def allow_personal_search(user: User, fields: tuple[str, ...], value: str, *, request=None) -> None:
