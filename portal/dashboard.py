@@ -112,6 +112,14 @@ def _instant(day: date, tz) -> datetime:
     return datetime.combine(day, time.min, tzinfo=tz)
 
 
+def _first_whole_day(instant: datetime, rollup_tz) -> date:
+    """The first rollup day that starts at or after `instant`."""
+    local = instant.astimezone(rollup_tz)
+    if local.timetz().replace(tzinfo=None) == time.min:
+        return local.date()
+    return local.date() + timedelta(days=1)
+
+
 _OPERATION_FIELD = {
     AssociationEvent.Operation.ASSOCIATE: "associated",
     AssociationEvent.Operation.DISASSOCIATE: "disassociated",
@@ -144,26 +152,28 @@ def association_months(partner_ids: list[int], tz=None, today: date | None = Non
     first_day = bounds[0].astimezone(rollup_tz).date()
     last_day = (bounds[-1] - timedelta(microseconds=1)).astimezone(rollup_tz).date()
 
-    def month_of(instant: datetime) -> int | None:
-        for i in range(MONTHS):
-            if bounds[i] <= instant < bounds[i + 1]:
-                return i
-        return None
-
+    # Each whole rollup day belongs to the month whose first instant is at or before its start: bucket in
+    # SQL by the first rollup day of each following month, so the query returns one row per month.
+    firsts = [_first_whole_day(instant, rollup_tz) for instant in bounds]
+    day_bucket = models.Case(
+        *(models.When(day__lt=firsts[i + 1], then=models.Value(i)) for i in range(MONTHS)),
+        default=models.Value(MONTHS),
+    )
     days = (
         AssociationDay.objects.filter(partner_id__in=partner_ids, day__gte=first_day, day__lte=last_day)
         .exclude(day__in=split_days)
-        .values("day")
+        .annotate(bucket=day_bucket)
+        .values("bucket")
         .annotate(a=Sum("associated"), u=Sum("disassociated"), s=Sum("switched"))
         .order_by()
     )
     for row in days:
-        i = month_of(_instant(row["day"], rollup_tz))
-        if i is None:
+        if row["bucket"] >= MONTHS:
             continue
-        months[i].associated += row["a"]
-        months[i].disassociated += row["u"]
-        months[i].switched += row["s"]
+        month = months[row["bucket"]]
+        month.associated += row["a"]
+        month.disassociated += row["u"]
+        month.switched += row["s"]
 
     if split_days:
         ranges = Q()

@@ -9,6 +9,7 @@ from django.db.models import Count, Q, Sum
 from accounts.models import Partner
 from billing.models import AdjustRecord, CustomerAccount
 from customers.models import AssociationEvent, Customer, CustomerWarning
+from customers.orders import Order
 from upstream.simulator.testing import SimulatorProcess
 
 pytestmark = pytest.mark.django_db
@@ -22,6 +23,7 @@ def counts() -> dict[str, int]:
         "warnings": CustomerWarning.objects.count(),
         "events": AssociationEvent.objects.count(),
         "adjust_records": AdjustRecord.objects.count(),
+        "orders": Order.objects.count(),
     }
 
 
@@ -36,9 +38,16 @@ def test_seed_scale_syncs_the_whole_shape_of_a_large_partner(tmp_path, settings,
     with SimulatorProcess(customers=0, seed=3, data_dir=tmp_path / "sim", rate_limit=7) as sim:
         settings.UPSTREAM_ENDPOINT = sim.url
         call_command("seed_scale", customers=N)
-        # 10 warnings, 3 association events and 2 adjust records for each customer, nothing more or less.
-        assert counts() == {"customers": N, "warnings": 10 * N, "events": 3 * N, "adjust_records": 2 * N}
+        # 10 warnings, 3 association events, 2 adjust records and 2 orders for each customer, no more or less.
+        assert counts() == {
+            "customers": N,
+            "warnings": 10 * N,
+            "events": 3 * N,
+            "adjust_records": 2 * N,
+            "orders": 2 * N,
+        }
         assert per_customer(CustomerWarning) == {10}
+        assert per_customer(Order) == {2}
         assert per_customer(AssociationEvent) == {3}
         assert per_customer(AdjustRecord) == {2}
         # ~20% pending (binomial over 500: far inside these bounds).
@@ -65,11 +74,25 @@ def test_seed_scale_syncs_the_whole_shape_of_a_large_partner(tmp_path, settings,
             "warnings": 20 * N,
             "events": 6 * N,
             "adjust_records": 4 * N,
+            "orders": 4 * N,
         }
         assert (
             Decimal(str(sim.state()["customer_amount_total"]))
             == CustomerAccount.objects.aggregate(s=Sum("amount"))["s"]
         )
+
+
+def test_seed_scale_can_leave_out_the_orders(tmp_path, settings, partners):
+    with SimulatorProcess(customers=0, seed=3, data_dir=tmp_path / "sim") as sim:
+        settings.UPSTREAM_ENDPOINT = sim.url
+        call_command("seed_scale", customers=5, orders_per_customer=0)
+    assert counts()["customers"] == 5 and counts()["orders"] == 0
+
+
+def test_seed_scale_refuses_an_order_count_out_of_range():
+    with pytest.raises(CommandError, match="from 0 to 20"):
+        call_command("seed_scale", customers=5, orders_per_customer=21)
+    assert Customer.objects.count() == 0
 
 
 @pytest.mark.parametrize("customers", [0, -5, 1_000_001])

@@ -2,9 +2,10 @@
 
 Adds N customers to the running simulator (POST /_sim/scale), spread evenly over the distributor and 20
 resellers (added upstream if missing), each with its balance, 10 warnings (about 20% pending, over a year),
-3 association events and 2 adjust records; then runs real full syncs of every dataset that holds them, so
-the portal's tables hold what a large partner's would (N = 100,000: 1,000,000 warnings, 300,000 events,
-200,000 adjust records). Only against the bundled simulator.
+3 association events, 2 adjust records and 2 orders (`--orders-per-customer`); then runs real full syncs of
+every dataset that holds them, so the portal's tables hold what a large partner's would (N = 100,000:
+1,000,000 warnings, 300,000 events, 200,000 adjust records, 200,000 orders). Only against the bundled
+simulator.
 
 The rate limit is lifted for the run, on both sides (the portal's client and the simulator, which gets its
 previous limit back at the end): the load is ours, and at 10 requests/s 1M warnings would take hours.
@@ -37,8 +38,10 @@ DATASETS = (
     "warnings",
     "association_records",
     "adjust_records",
+    "orders",
 )
 RESELLERS = 20
+ORDERS_PER_CUSTOMER = 2
 # Customers per simulator call: one SQLite transaction of ~5,000 customers and ~80,000 rows, so neither
 # side holds more than that in memory and the call answers in about a second.
 BATCH = 5_000
@@ -65,6 +68,7 @@ def _upstream_totals(state: dict) -> dict[str, int]:
         "warnings": sum(state["warnings"].values()),
         "association_records": state["association_records"],
         "adjust_records": state["adjust_records"]["total"],
+        "orders": sum(state["orders"].values()),
     }
 
 
@@ -77,19 +81,27 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--customers", type=int, required=True, help="How many customers to add.")
+        parser.add_argument(
+            "--orders-per-customer",
+            type=int,
+            default=ORDERS_PER_CUSTOMER,
+            help=f"Completed orders (with line items) per customer, 0–20 (default {ORDERS_PER_CUSTOMER}).",
+        )
 
-    def handle(self, *args, customers: int, **options):
+    def handle(self, *args, customers: int, orders_per_customer: int, **options):
         if not settings.UPSTREAM_IS_SIMULATOR:
             raise CommandError(
                 "seed_scale works through the bundled simulator only (UPSTREAM_IS_SIMULATOR=1)."
             )
         if not 1 <= customers <= 1_000_000:
             raise CommandError("--customers must be from 1 to 1,000,000.")
+        if not 0 <= orders_per_customer <= 20:
+            raise CommandError("--orders-per-customer must be from 0 to 20.")
         started = time.monotonic()
         previous_limit = _sim("state")["rate_limit"]
         _sim("rate-limit", {"per_second": 0})
         try:
-            self._seed_upstream(customers)
+            self._seed_upstream(customers, orders_per_customer)
             self.stdout.write(f"simulator ready in {time.monotonic() - started:.1f} s; syncing …")
             totals = _upstream_totals(_sim("state"))
             with override_settings(UPSTREAM_RATE_LIMIT=0):
@@ -108,14 +120,19 @@ class Command(BaseCommand):
         self.stdout.write(f"tables vacuumed and analyzed in {time.monotonic() - analyze_started:.1f} s")
         self.stdout.write(f"done in {time.monotonic() - started:.1f} s; peak memory {_peak_rss_mb():.0f} MB")
 
-    def _seed_upstream(self, customers: int) -> None:
+    def _seed_upstream(self, customers: int, orders_per_customer: int) -> None:
         bar = ProgressBar("simulator")
         progress = SimpleNamespace(rows_total=customers, rows_seen=0)
         totals: dict[str, int] = {}
         started = time.monotonic()
         while progress.rows_seen < customers:
             added = _sim(
-                "scale", {"count": min(BATCH, customers - progress.rows_seen), "resellers": RESELLERS}
+                "scale",
+                {
+                    "count": min(BATCH, customers - progress.rows_seen),
+                    "resellers": RESELLERS,
+                    "orders_per_customer": orders_per_customer,
+                },
             )
             for key, value in added.items():
                 totals[key] = totals.get(key, 0) + value if key != "resellers" else value
@@ -127,7 +144,7 @@ class Command(BaseCommand):
             f"added upstream in {time.monotonic() - started:.1f} s: {totals['customers']:,} customers over "
             f"the distributor and {totals['resellers']} resellers, {totals['warnings']:,} warnings, "
             f"{totals['association_records']:,} association records, "
-            f"{totals['adjust_records']:,} adjust records"
+            f"{totals['adjust_records']:,} adjust records, {totals.get('orders', 0):,} orders"
         )
 
     def _sync(self, name: str, total: int) -> None:
