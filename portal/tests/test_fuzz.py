@@ -15,6 +15,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.tests.urlwalk import FOREIGN_ARGUMENTS, staff_patterns
+from upstream.client import UpstreamClient
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -40,6 +41,21 @@ HOSTILE = [
 LIST_PARAMETERS = ["page", "per_page", "sort", "tab", "q"]
 # Views that end the session, or whose 503 is their meaning (the health check without a worker).
 SKIP_VIEWS = {"accounts:logout", "portal:healthz"}
+
+
+@pytest.fixture(autouse=True)
+def _no_upstream_waits(monkeypatch, settings):
+    """A few views ask the upstream while they answer (an order's items, the price inquiry's catalogue).
+    Here no upstream listens: they show their "could not be asked" state, which is input handling enough
+    for this walk. Their clients retry without sleeping, or the thousands of requests would wait minutes
+    on backoff."""
+    settings.UPSTREAM_ENDPOINT = "http://127.0.0.1:9"  # the discard port: nothing listens, refused at once
+    from_settings = UpstreamClient.from_settings.__func__
+
+    def without_sleep(cls, **overrides):
+        return from_settings(cls, **{"sleep": lambda _seconds: None, **overrides})
+
+    monkeypatch.setattr(UpstreamClient, "from_settings", classmethod(without_sleep))
 
 
 class FormParser(HTMLParser):
