@@ -313,3 +313,15 @@ def sign_in(page, username: str, password: str = PASSWORD) -> None:
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+def htmx_settled(page) -> None:
+    """Wait until htmx has no request in flight and has settled what it swapped in.
+
+    htmx wires up the triggers of swapped-in content when it settles (20 ms after the swap), so a browser
+    test that acts on a new element at once can beat it: a change made then is never sent (no person is that
+    fast). Cascading choosers wait for this between choices.
+    """
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )

@@ -138,8 +138,29 @@ ACTIONS: dict[str, Action] = {
     "realname_document_downloaded": Action(
         _("Verification document downloaded"), _("downloaded the %(document)s of %(object)s")
     ),
+    "realname_document_uploaded": Action(
+        _("Verification document uploaded"), _("uploaded the %(document)s for %(object)s")
+    ),
+    "onboarding_contact_code_sent": Action(
+        _("Contact code sent"), _("sent a verification code to %(contact)s for a new customer")
+    ),
     "customer_application_failed": Action(
         _("Customer not created"), _("the cloud platform did not create %(object)s: %(error)s")
+    ),
+    # inviting existing customers (issue 14)
+    "invitation_sent": Action(_("Customer invited"), _("invited %(object)s to associate")),
+    "invitation_revoked": Action(_("Invitation revoked"), _("revoked the invitation %(object)s")),
+    "invitation_expired": Action(_("Invitation expired"), _("the invitation %(object)s expired unused")),
+    "invitation_accepted": Action(
+        _("Invitation accepted"),
+        _("the customer accepted the invitation %(object)s with the account %(account)s"),
+    ),
+    "invitation_associated": Action(
+        _("Invited customer associated"), _("the cloud platform associated the account of %(object)s")
+    ),
+    "invitation_failed": Action(
+        _("Invited customer not associated"),
+        _("the cloud platform did not associate the account of %(object)s"),
     ),
     # association requests (issue 8)
     "association_request_filed": Action(

@@ -21,6 +21,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "customers.export_customer",
         "customers.assign_account_manager",
         "customers.add_customerapplication",  # creating customers (issue 14)
+        "customers.add_invitation",  # inviting existing customers (issue 14)
         "customers.add_realnameapplication",
         "customers.view_customerwarning",
         "customers.handle_warning",
@@ -64,6 +65,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ROLE_SALES: [
         "customers.view_customer",
         "customers.add_customerapplication",  # creating customers (issue 14)
+        "customers.add_invitation",  # inviting existing customers (issue 14)
         "customers.add_realnameapplication",
         "customers.reveal_customer",
         "customers.export_customer",

@@ -61,6 +61,10 @@ def _recipient_user(context: dict, recipient: str):
     user = context.get("user")
     if isinstance(user, get_user_model()) and recipient in {user.email, user.phone}:
         return user
+    # A code sent to a new customer's contact at a staff member's request (issue 14): theirs to type in.
+    requester = context.get("requested_by")
+    if isinstance(requester, get_user_model()):
+        return requester
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from customers.invitations import Invitation
 from customers.models import AssociationEvent, AssociationRequest, Customer, CustomerWarning
 from portal.lib.admin import CUSTOMER, MaskedAdminMixin, MirroredAdmin, ReadOnlyAdmin, masked_customer
 
@@ -70,3 +71,16 @@ class AssociationRequestAdmin(MaskedAdminMixin, ReadOnlyAdmin):
     search_fields = ("=customer__customer_id", "=record_id")
     exclude = ("token_nonce",)
     masked_fields = {"customer": CUSTOMER}
+
+
+@admin.register(Invitation)
+class InvitationAdmin(MaskedAdminMixin, ReadOnlyAdmin):
+    """Invitations to associate: view only (sent, revoked and accepted through the portal's pages); the email
+    masked, the link's nonce and the customer's code never shown."""
+
+    list_display = ("created_at", "status", "email", "association_type", "partner", "expires_at", "customer")
+    list_filter = ("status", "association_type", "partner")
+    list_select_related = ("partner", "customer")
+    search_fields = ("=email", "=account_name")
+    exclude = ("token_nonce", "code_hash", "code_sent_at", "code_valid_until", "code_failures")
+    masked_fields = {"email": "email", "customer": CUSTOMER}

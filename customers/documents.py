@@ -12,14 +12,17 @@ most 10 MB each. A file is judged by its bytes, never by its name or declared co
 - the stored name is generated (`realname/<yyyy>/<mm>/<random>.<ext>`): the uploaded name is only kept,
   cleaned, for display, so no path in it reaches the storage.
 
-Files go to the `documents` storage (settings.STORAGES; the local file system under var/documents by
-default), which is never served directly. An image also gets a small JPEG or PNG thumbnail beside it.
+Files go to the `documents` storage (settings.STORAGES, portal/lib/storage.py: the local file system under
+var/documents by default, or an S3-compatible bucket such as Huawei OBS, private and encrypted), which is
+never served directly. An image also gets a small JPEG or PNG thumbnail beside it; a store that fails
+half-way keeps nothing of the document (StorageFailed, a DocumentInvalid: the form shows it like a refusal).
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import secrets
 import unicodedata
 import warnings
@@ -41,6 +44,7 @@ MAX_PIXELS = 40_000_000  # e.g. 8000 × 5000: more than any scan needs; beyond i
 MAX_PDF_PAGES = 50
 THUMBNAIL_SIZE = (320, 320)
 STORAGE_ALIAS = "documents"
+logger = logging.getLogger(__name__)
 PREFIX = "realname"
 _CHUNK = 64 * 1024
 
@@ -64,6 +68,11 @@ _ACTIVE_PDF_KEYS = (
 
 class DocumentInvalid(ValidationError):
     """The upload is not an acceptable verification document; `code` says why."""
+
+
+class StorageFailed(DocumentInvalid):
+    """The document passed the checks but the store could not save it (down, full, refusing): nothing of it
+    is kept, and the user may simply try again."""
 
 
 @dataclass(frozen=True)
@@ -295,23 +304,38 @@ def store_document(
     storage = storage or documents_storage()
     now = datetime.now(UTC)
     stem = f"{prefix}/{now:%Y}/{now:%m}/{secrets.token_hex(16)}"
-    saved = storage.save(f"{stem}.{checked.extension}", ContentFile(checked.content))
-    thumbnail_name = None
+    names = [f"{stem}.{checked.extension}"]
     if checked.thumbnail is not None:
-        thumbnail_name = storage.save(
-            f"{stem}.thumb.{checked.thumbnail_extension}", ContentFile(checked.thumbnail)
-        )
+        names.append(f"{stem}.thumb.{checked.thumbnail_extension}")
+    saved = []
+    try:
+        for target, content in zip(names, (checked.content, checked.thumbnail), strict=False):
+            saved.append(storage.save(target, ContentFile(content)))
+    except Exception as error:  # the store is down, full or refusing: keep nothing of this document
+        logger.exception("The documents storage failed to save %s.*", stem)
+        for target in {*names, *saved}:  # a file system may keep a partly written file
+            _delete_quietly(storage, target)
+        raise StorageFailed(
+            _("The file could not be stored just now; try again in a moment."), code="storage_failed"
+        ) from error
     return StoredDocument(
-        name=saved,
+        name=saved[0],
         kind=checked.kind,
         size=len(checked.content),
         sha256=hashlib.sha256(checked.content).hexdigest(),
         pages=checked.pages,
         width=checked.width,
         height=checked.height,
-        thumbnail_name=thumbnail_name,
+        thumbnail_name=saved[1] if len(saved) > 1 else None,
         display_name=checked.display_name,
     )
+
+
+def _delete_quietly(storage: Storage, name: str) -> None:
+    try:
+        storage.delete(name)
+    except Exception:
+        logger.exception("The documents storage failed to delete %s.", name)
 
 
 def delete_document(document: StoredDocument, *, storage: Storage | None = None) -> None:

@@ -1076,7 +1076,8 @@ class CustomerCode(models.Model):
 
 # Orders and partner payments (issue 12) live in their own module; importing them here registers the models.
 # Customer onboarding and real-name verification (issue 14): customers/onboarding.py, customers/realname.py.
+from customers.invitations import Invitation  # noqa: E402, F401
 from customers.onboarding import CustomerApplication  # noqa: E402, F401
 from customers.orders import Order, OrderStatus, OrderType, PartnerPayment  # noqa: E402, F401
-from customers.realname import RealnameApplication, RealnameDocument  # noqa: E402, F401
+from customers.realname import RealnameApplication, RealnameDocument, RealnameUpload  # noqa: E402, F401
 from customers.resources import Resource, ResourcePackage  # noqa: E402, F401

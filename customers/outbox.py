@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from customers import onboarding, payments, realname, services
+from customers import invitations, onboarding, payments, realname, services
 from customers.models import CustomerWarning
 from customers.orders import OrderStatus
 from upstream.errors import OutcomeUnknown, UpstreamError
@@ -281,5 +281,18 @@ SUBMIT_REALNAME = register_handler(
         on_success=realname.on_sent,
         on_failure=realname.on_refused,
         reconcile=realname._arrived,
+    )
+)
+
+
+# --- inviting an existing customer (issue 14): AcceptPartnerInvitation, reconciled by the account name ------
+
+ACCEPT_INVITATION = register_handler(
+    Handler(
+        kind=invitations.ACCEPT_INVITATION,
+        send=invitations.send_accept_invitation,
+        on_success=invitations.on_associated,
+        on_failure=invitations.on_refused,
+        reconcile=invitations._associated_upstream,
     )
 )

@@ -2,13 +2,17 @@
 
 from django.urls import path
 
-from customers import public
+from customers import invitation_public, public
 
 app_name = "confirm"
 
 urlpatterns = [
     path("confirm/<str:token>/", public.confirm, name="confirm"),
     path("confirm/<str:token>/code/", public.confirm_code, name="confirm-code"),
+    # invitations to existing customers (issue 14)
+    path("invite/<str:token>/", invitation_public.invite, name="invite"),
+    path("invite/<str:token>/code/", invitation_public.invite_code, name="invite-code"),
+    path("invite/<str:token>/status/", invitation_public.invite_status, name="invite-status"),
     path("my/", public.my, name="my"),
     path("my/sign-in/", public.my_sign_in, name="my-sign-in"),
     path("my/verify/", public.my_verify, name="my-verify"),

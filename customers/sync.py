@@ -68,6 +68,7 @@ def apply_customers(ctx: SyncContext, items) -> tuple[int, int]:
         }
         for c in items
     ]
+    _keep_portal_given_values(rows)
     created, updated = bulk_upsert(
         Customer, rows, key="customer_id", touch=("updated_at",), insert_only={"created_at": timezone.now()}
     )
@@ -77,6 +78,35 @@ def apply_customers(ctx: SyncContext, items) -> tuple[int, int]:
     # A customer switched between resale and referral gains or loses its balance column.
     Customer.objects.filter(customer_id__in=upstream_ids).refresh_balances()
     return created, updated
+
+
+def _keep_portal_given_values(rows: list[dict]) -> None:
+    """Customers the portal created (issue 14): the display name, label and contacts the partner gave on the
+    form stand while the platform has nothing of its own for them. CreateSubCustomer takes none of them but
+    the mobile, and a new account is listed with its account name as its name and no label or email; once
+    the platform has a value (the verified real name after approval, a label set in its console), the
+    platform's is authoritative."""
+    from customers.onboarding import CustomerApplication
+
+    given = {
+        customer_id: rest
+        for customer_id, *rest in CustomerApplication.objects.filter(
+            status=CustomerApplication.Status.CREATED,
+            customer__customer_id__in=[row["customer_id"] for row in rows],
+        ).values_list("customer__customer_id", "display_name", "label", "contact_email", "contact_phone")
+    }
+    for row in rows:
+        if row["customer_id"] not in given:
+            continue
+        display_name, label, email, phone = given[row["customer_id"]]
+        if display_name and row["name"] in ("", row["account_name"]):
+            row["name"] = display_name
+        if label and not row["label"]:
+            row["label"] = label
+        if email and not row["email"]:
+            row["email"] = email
+        if phone and not row["phone"]:
+            row["phone"] = phone
 
 
 def _link_records(upstream_ids: list[str]) -> None:

@@ -123,9 +123,34 @@ def expire_association_requests() -> int:
     return expired
 
 
+@shared_task(name="customers.expire_invitations")
+def expire_invitations() -> int:
+    """Mark the invitations nobody accepted in time (INVITATION_TTL_DAYS) expired; their links already
+    refuse them, and the invitation list then says so without waiting for someone to open one."""
+    from customers.invitations import expire_invitations as expire
+
+    expired = expire()
+    if expired:
+        log.info("Expired %d invitations", expired)
+    return expired
+
+
 @shared_task(name="customers.purge_realname_documents")
 def purge_realname_documents() -> int:
-    """Delete real-name documents once their retention period after approval has passed (issue 14)."""
-    from customers.realname import purge_expired_documents
+    """Delete real-name documents once their retention period after approval has passed, and documents
+    uploaded ahead of an application that none took (issue 14)."""
+    from customers.realname import purge_expired_documents, purge_expired_uploads
 
-    return purge_expired_documents()
+    return purge_expired_documents() + purge_expired_uploads()
+
+
+@shared_task(name="customers.refresh_realname_reviews")
+def refresh_realname_reviews() -> dict:
+    """The real-name verifications under review, refreshed from the platform (issue 14): a bounded batch,
+    the longest unchecked first; a decision moves the application and the customer's verified status."""
+    from customers.realname import refresh_open_reviews
+
+    counts = refresh_open_reviews()
+    if counts["checked"]:
+        log.info("Real-name reviews refreshed: %s", counts)
+    return counts

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import onboarding_views, order_views, resource_views, views
+from customers import invitation_views, onboarding_views, order_views, resource_views, views
 
 app_name = "customers"
 
@@ -36,9 +36,19 @@ urlpatterns = [
     path("new/", onboarding_views.customer_new, name="new"),
     path("new/check/", onboarding_views.account_name_check, name="account-name-check"),
     path("new/regions/", onboarding_views.region_options, name="regions"),
+    path("new/contact-code/", onboarding_views.contact_code_send, name="contact-code"),
     path("new/<int:application_pk>/", onboarding_views.application_detail, name="application"),
     path("<int:customer_pk>/verification/", onboarding_views.customer_verification, name="verification"),
+    path("<int:customer_pk>/verification/upload/", onboarding_views.document_upload, name="document-upload"),
     path("documents/<str:token>/", onboarding_views.document_download, name="document"),
+    # inviting existing customers (issue 14)
+    path("invitations/", invitation_views.invitation_list, name="invitations"),
+    path("invitations/new/", invitation_views.invitation_new, name="invitation-new"),
+    path(
+        "invitations/<int:invitation_pk>/revoke/",
+        invitation_views.invitation_revoke,
+        name="invitation-revoke",
+    ),
     path("resources/", resource_views.expiring_resources, name="resources"),
     path("<int:customer_pk>/resources/", resource_views.customer_resources, name="customer-resources"),
     path("<int:customer_pk>/packages/", resource_views.customer_packages, name="customer-packages"),

@@ -19,3 +19,29 @@ def demo_mode_in_production(app_configs=None, **kwargs) -> list[checks.CheckMess
             )
         ]
     return []
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def documents_store_in_production(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """Real-name documents (personal data) travel and rest encrypted in an S3-compatible store."""
+    options = settings.STORAGES.get("documents", {}).get("OPTIONS", {})
+    if not options.get("bucket_name"):
+        return []  # the local file system
+    found = []
+    if (options.get("endpoint_url") or "https://").startswith("http://"):
+        found.append(
+            checks.Warning(
+                "STORAGE_ENDPOINT_URL is plain http: real-name documents cross the network unencrypted.",
+                hint="Use the store's https endpoint.",
+                id="portal.W002",
+            )
+        )
+    if "ServerSideEncryption" not in options.get("object_parameters", {}):
+        found.append(
+            checks.Warning(
+                "STORAGE_ENCRYPTION=off: real-name documents are stored without server-side encryption.",
+                hint="Leave STORAGE_ENCRYPTION at AES256 unless the store refuses it.",
+                id="portal.W003",
+            )
+        )
+    return found

@@ -15,7 +15,14 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy
 
-from portal.lib.env import env_bool, env_decimal, env_float, env_int, env_list, env_str, env_url
+from portal.lib.env import env_bool, env_choice, env_decimal, env_float, env_int, env_list, env_str, env_url
+from portal.lib.storage import (
+    ADDRESSING_STYLES,
+    BACKENDS,
+    ENCRYPTIONS,
+    local_documents_storage,
+    s3_documents_storage,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -225,13 +232,28 @@ FILTERS_EMPTY_CHOICE_LABEL = gettext_lazy("All")
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Real-name verification documents (customers/documents.py, portal/lib/storage.py): private, never served as
+# static or media. On the local file system by default; in an S3-compatible bucket (Huawei OBS) with
+# STORAGE_BACKEND=s3 (docs/operations.md).
+STORAGE_BACKEND = env_choice("STORAGE_BACKEND", "local", BACKENDS)
+DOCUMENTS_ROOT = env_str("DOCUMENTS_ROOT", str(BASE_DIR / "var" / "documents"))
+if STORAGE_BACKEND == "s3":
+    _endpoint = env_str("STORAGE_ENDPOINT_URL", "").strip()
+    DOCUMENTS_STORAGE = s3_documents_storage(
+        bucket=env_str("STORAGE_BUCKET", "").strip(),
+        endpoint_url=env_url("STORAGE_ENDPOINT_URL", "", schemes=("https", "http")) if _endpoint else "",
+        region=env_str("STORAGE_REGION", "").strip(),
+        access_key=env_str("STORAGE_ACCESS_KEY", "").strip(),
+        secret_key=env_str("STORAGE_SECRET_KEY", "").strip(),
+        addressing_style=env_choice("STORAGE_ADDRESSING_STYLE", "virtual", ADDRESSING_STYLES),
+        encryption=env_choice("STORAGE_ENCRYPTION", "AES256", ENCRYPTIONS),
+        prefix=env_str("STORAGE_PREFIX", "download").strip(),
+    )
+else:
+    DOCUMENTS_STORAGE = local_documents_storage(DOCUMENTS_ROOT)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    # Real-name verification documents (customers/documents.py): private, never served as static or media.
-    "documents": {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": env_str("DOCUMENTS_ROOT", str(BASE_DIR / "var" / "documents"))},
-    },
+    "documents": DOCUMENTS_STORAGE,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
@@ -340,10 +362,21 @@ CELERY_BEAT_SCHEDULE["customers-purge-realname-documents"] = {
     "schedule": crontab(hour=3, minute=30),
     "options": {"expires": 3600.0},
 }
+# Real-name verifications under review: their status from the platform, a bounded batch a run (issue 14).
+CELERY_BEAT_SCHEDULE["customers-refresh-realname-reviews"] = {
+    "task": "customers.refresh_realname_reviews",
+    "schedule": 60.0,
+    "options": {"expires": 50.0},
+}
 # Push (upstream/outbox.py): enqueue schedules a drain after commit; this drain every 30 s is the backstop
 # for commands written while Redis or the worker was down, and recovers sends whose worker died.
 CELERY_BEAT_SCHEDULE["customers-expire-association-requests"] = {
     "task": "customers.expire_association_requests",
+    "schedule": 300.0,
+    "options": {"expires": 240.0},
+}
+CELERY_BEAT_SCHEDULE["customers-expire-invitations"] = {
+    "task": "customers.expire_invitations",
     "schedule": 300.0,
     "options": {"expires": 240.0},
 }
@@ -412,6 +445,8 @@ PARTNER_DISCOUNT_REMINDER_DAYS = env_int("PARTNER_DISCOUNT_REMINDER_DAYS", 7, mi
 # customer-initiated disassociation request keeps the partner from filing one of its own.
 ASSOCIATION_REQUEST_TTL = timedelta(days=env_int("ASSOCIATION_REQUEST_TTL_DAYS", 7, minimum=1))
 ASSOCIATION_COOLDOWN = timedelta(days=env_int("ASSOCIATION_COOLDOWN_DAYS", 90, minimum=0))
+# Invitations to existing customers (issue 14): how long the emailed link works.
+INVITATION_TTL = timedelta(days=env_int("INVITATION_TTL_DAYS", 7, minimum=1, maximum=90))
 
 LOGGING = {
     "version": 1,

@@ -299,6 +299,27 @@ class CustomerAssociationPending(OutcomeUnknown):
     )
 
 
+class InvitedAccountNotFound(UpstreamError):
+    """CBC.99000040 (**ext** AcceptPartnerInvitation): no platform account has this account name."""
+
+    default_message = _("No cloud account has this account name.")
+
+
+class AlreadyAssociated(UpstreamError):
+    """CBC.99000041 (**ext** AcceptPartnerInvitation): the account is already associated with a partner."""
+
+    default_message = _("This account is already associated with a partner.")
+
+
+class AssociationCooldown(UpstreamError):
+    """CBC.99000042 (**ext** AcceptPartnerInvitation): the account left its partner of its own accord in the
+    last 3 months and may not associate again yet."""
+
+    default_message = _(
+        "This account left its partner of its own accord in the last 3 months and cannot associate again yet."
+    )
+
+
 ERRORS_BY_CODE: dict[str, type[UpstreamError]] = {
     "CBC.0100": ValidationRejected,
     "CBC.0101": ValidationRejected,
@@ -347,6 +368,10 @@ ERRORS_BY_CODE: dict[str, type[UpstreamError]] = {
     "CBC.99007189": VerificationAttemptsExceeded,
     "CBC.99007191": VerificationAttemptsExceeded,
     "CBC.99000050": CustomerAssociationPending,
+    "CBC.99000040": InvitedAccountNotFound,
+    "CBC.99000041": AlreadyAssociated,
+    "CBC.99000042": AssociationCooldown,
+    "CBC.99000043": ValidationRejected,  # the invitation was accepted for another account
 }
 
 ERRORS_BY_STATUS: dict[int, type[UpstreamError]] = {

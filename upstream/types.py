@@ -984,6 +984,17 @@ class CreatedCustomer:
 
 
 @dataclass(frozen=True)
+class AcceptedInvitation:
+    """An existing account associated with the partner by its invitation (**ext** AcceptPartnerInvitation)."""
+
+    customer_id: str
+    account_name: str
+    association_type: str
+    record_id: str
+    raw: Mapping[str, Any] = _raw()
+
+
+@dataclass(frozen=True)
 class IdentityCheck:
     """CheckUserIdentity: whether an account name, mobile number or email may still register."""
 

@@ -99,9 +99,15 @@ EXPECTED_STATUS: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
     "customers:new": ((302, 302), (200, 200)),  # an empty form comes back with its errors
     "customers:account-name-check": ((302, 405), (200, 405)),
     "customers:regions": ((302, 405), (200, 405)),
+    "customers:contact-code": ((405, 302), (405, 200)),  # nothing to send to: a line saying why
     "customers:application": ((302, 405), (404, 405)),
     "customers:verification": ((302, 302), (404, 404)),
+    "customers:document-upload": ((405, 302), (405, 404)),
     "customers:document": ((302, 405), (404, 405)),
+    # inviting existing customers (issue 14)
+    "customers:invitations": ((302, 405), (200, 405)),
+    "customers:invitation-new": ((302, 302), (200, 200)),  # an empty form comes back with its errors
+    "customers:invitation-revoke": ((405, 302), (405, 404)),
 }
 
 # argument name → function(partners) returning a value that belongs to the other tenant (Reseller B).
@@ -306,3 +312,19 @@ def _foreign_document_token(partners):
     from customers.realname import DOWNLOAD_SALT
 
     return signing.dumps({"d": 1, "u": 0, "t": 0}, salt=DOWNLOAD_SALT)
+
+
+@register_foreign_argument("invitation_pk")
+def _foreign_invitation_pk(partners):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from customers.invitations import Invitation
+
+    invitation, _created = Invitation.objects.get_or_create(
+        partner=partners["dist"],
+        email="urlwalk@example.com",
+        defaults={"language": "en", "expires_at": timezone.now() + timedelta(days=7), "token_nonce": "x"},
+    )
+    return invitation.pk

@@ -63,3 +63,33 @@ def make_warning(make_customer):
         return warning
 
     return make
+
+
+# --- real-name verification (test_onboarding_realname.py, test_onboarding_personal.py) ---------------------
+
+
+@pytest.fixture
+def docs(settings, tmp_path):
+    """The documents storage on a directory of the test's own."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "documents": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "documents")},
+        },
+    }
+    return tmp_path / "documents"
+
+
+@pytest.fixture
+def new_customer(private_upstream, ra_sales, monkeypatch):
+    """A customer of Reseller A created upstream through the outbox (not verified)."""
+    from customers.onboarding import apply_for_customer
+    from customers.tests.test_onboarding import drain, fresh_name
+    from upstream import outbox
+
+    monkeypatch.setattr(outbox, "schedule_drain", lambda key=None, *, countdown=None: None)
+    application = apply_for_customer(ra_sales, {"account_name": fresh_name()})
+    drain()
+    application.refresh_from_db()
+    return application.customer

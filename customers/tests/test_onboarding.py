@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from customers.models import Customer, CustomerApplication
-from customers.onboarding import OnboardingError, apply_for_customer
+from customers.onboarding import OnboardingError, apply_for_customer, regions
 from upstream import outbox
 from upstream.client import UpstreamClient
 from upstream.models import OutboxCommand
@@ -26,8 +26,9 @@ _seq = itertools.count(1)
 
 @pytest.fixture(autouse=True)
 def _english(settings):
-    """Messages are matched in English (the site default is Chinese)."""
+    """Messages are matched in English (the site default is Chinese); codes may be sent again at once."""
     settings.LANGUAGE_CODE = "en"
+    settings.STEP_UP_RESEND_SECONDS = 0
 
 
 @pytest.fixture
@@ -51,8 +52,55 @@ def upstream_accounts(name: str, indirect=None) -> list:
         return [c for c in found if c.account_name == name]
 
 
-def new_customer(client, **fields):
+def fresh_phone() -> str:
+    return f"13{uuid.uuid4().int % 10**9:09d}"
+
+
+def email_code(email: str) -> str:
+    """The code in the latest email the portal sent to `email` (the message log, as /dev/outbox/ shows it)."""
+    import re
+
+    from accounts.models import Message
+
+    message = Message.objects.filter(recipient=email, tag="onboarding-contact-code").first()
+    return re.search(r"\b(\d{6})\b", message.body).group(1)
+
+
+def sms_code(mobile: str) -> str:
+    """The latest code the platform (the simulator) texted to `mobile`."""
+    import json
+    import urllib.parse
+    import urllib.request
+
+    from django.conf import settings
+
+    query = urllib.parse.urlencode({"mobile_phone": mobile})
+    url = f"{settings.UPSTREAM_ENDPOINT}/_sim/onboarding/verification-codes?{query}"
+    with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - the test's simulator
+        return json.loads(response.read())["codes"][0]["code"]
+
+
+def verified_contacts(client, email: str | None = None, phone: str | None = None) -> dict:
+    """The contact fields with their codes, as a person fills them in: each code asked for with the form's
+    button, and read where it arrives (the portal's email in the message log, the platform's SMS)."""
+    email = email or f"c-{uuid.uuid4().hex[:10]}@example.com"
+    phone = phone or fresh_phone()
+    url = reverse("customers:contact-code")
+    for channel, field, value in (("email", "contact_email", email), ("sms", "contact_phone", phone)):
+        answer = client.post(url, {"channel": channel, field: value}, HTTP_HX_REQUEST="true").content.decode()
+        assert 'data-sent="1"' in answer, answer
+    return {
+        "contact_email": email,
+        "email_code": email_code(email),
+        "contact_phone": phone,
+        "phone_code": sms_code(phone),
+    }
+
+
+def new_customer(client, *, contacts: bool = True, **fields):
     data = {"account_name": fresh_name(), "display_name": "", "association_type": "2", "label": "", **fields}
+    if contacts:
+        data = {**verified_contacts(client), **data}
     return client.post(reverse("customers:new"), data), data["account_name"]
 
 
@@ -90,6 +138,21 @@ def test_sales_creates_a_resale_customer_that_shows_in_the_list_at_once(
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("code", ["CN-13\n", "CN-13-006-002", "\x00", "x" * 300, "CN-1", "CN-١٣", "../CN-13"])
+def test_a_region_code_posted_by_hand_lists_nothing_and_asks_nothing(
+    upstream_settings, ra_sales, client_for, code
+):
+    from django.core.cache import cache
+
+    client = client_for(ra_sales)
+    response = client.get(reverse("customers:regions"), {"province": code})
+    assert response.status_code == 200 and 'value="CN-' not in response.content.decode()
+    assert regions(code) == []
+    # Nothing cached under a key the poster chose.
+    assert not list(cache._cache.get_client().scan_iter(match=cache.make_key("onboarding:regions:*")))
+
+
+@pytest.mark.django_db
 def test_the_address_is_picked_province_then_city_then_county(
     upstream_settings, ra_sales, client_for, no_broker
 ):
@@ -120,13 +183,15 @@ def test_the_address_is_picked_province_then_city_then_county(
 @pytest.mark.django_db
 def test_an_incomplete_or_mismatched_address_is_refused(upstream_settings, ra_sales, client_for):
     client = client_for(ra_sales)
-    response, _ = new_customer(client, province="CN-13")
+    response, _ = new_customer(client, contacts=False, province="CN-13")
     assert response.context["form"].non_field_errors() == [
         "Choose the province, the city and the county, or none of them."
     ]
-    response, _ = new_customer(client, province="CN-11", city="CN-13-006", county="CN-13-006-001")
+    response, _ = new_customer(
+        client, contacts=False, province="CN-11", city="CN-13-006", county="CN-13-006-001"
+    )
     assert "city" in response.context["form"].errors  # a city of another province
-    response, _ = new_customer(client, province="CN-99", city="x", county="y")
+    response, _ = new_customer(client, contacts=False, province="CN-99", city="x", county="y")
     assert "province" in response.context["form"].errors
     assert not CustomerApplication.objects.exists()
 
@@ -181,7 +246,7 @@ def test_a_create_applied_upstream_then_timed_out_is_found_and_not_created_again
     ],
 )
 def test_malformed_account_names_are_refused_and_nothing_is_created(ra_sales, client_for, name, message):
-    response, _ = new_customer(client_for(ra_sales), account_name=name)
+    response, _ = new_customer(client_for(ra_sales), contacts=False, account_name=name)
     assert response.status_code == 200
     assert message in " ".join(response.context["form"].errors["account_name"])
     assert not CustomerApplication.objects.exists() and not OutboxCommand.objects.exists()
@@ -195,7 +260,7 @@ def test_a_name_taken_by_a_customer_or_an_open_application_is_refused(
     apply_for_customer(ra_sales, {"account_name": "Open-Name1"})
     client = client_for(ra_sales)
     for name in ("TAKEN-name1", "open-name1"):  # names are compared without regard to case
-        response, _ = new_customer(client, account_name=name)
+        response, _ = new_customer(client, contacts=False, account_name=name)
         assert response.context["form"].errors["account_name"] == ["This account name is taken."]
     assert CustomerApplication.objects.count() == OutboxCommand.objects.count() == 1
 

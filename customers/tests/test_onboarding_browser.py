@@ -1,9 +1,10 @@
 """Creating and verifying a customer in a real browser, in both languages: ra-sales opens the form from the
-customer list, sees a malformed and a free account name checked as it types, creates a resale customer with
-an address picked province → city → county, watches the progress page until the outbox has created the
-account upstream, lands on the new customer's page, submits an enterprise verification with a licence and
-ID card images, and sees it approved after the simulator's review (the documents stored in a local
-directory, shown as thumbnails)."""
+customer list, sees a malformed and a free account name checked as it types, confirms the customer's email
+and mobile phone with the codes sent to them (the portal's email, the platform's SMS), creates a resale
+customer with an address picked province → city → county, watches the progress page until the outbox has
+created the account upstream, lands on the new customer's page, submits an enterprise verification with a
+licence and ID card images, and sees it approved after the simulator's review (the documents stored in a
+local directory, shown as thumbnails)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from accounts.models import Message
 from conftest import sign_in
 from customers.models import Customer, CustomerApplication
 from customers.tests.test_documents import image_bytes
+from customers.tests.test_onboarding import email_code, fresh_phone
 from upstream import outbox as upstream_outbox
 from upstream.client import UpstreamClient
 
@@ -23,6 +26,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 TEXT = {
     "en": {"reserved": "cannot start with", "free": "is available", "approved": "Approved"},
     "zh-hans": {"reserved": "不能以", "free": "可用", "approved": "已同意"},
+}
+VERIFY_TEXT = {  # the verification part: a renamed .exe refused by its content
+    "en": {"refused": "content is checked, not its name"},
+    "zh-hans": {"refused": "检查的是文件内容"},
 }
 
 
@@ -52,6 +59,16 @@ def test_ra_sales_creates_a_resale_customer(
     page.fill("[data-testid=account-name]", name)
     expect(check).to_contain_text(texts["free"])
     page.fill("input[name=display_name]", "Journey Ltd")
+    email, phone = f"{name}@example.com", fresh_phone()
+    page.fill("input[name=contact_email]", email)
+    page.click("[data-testid=send-email-code]")
+    expect(page.locator("[data-testid=email-code-status]")).to_have_attribute("data-sent", "1")
+    page.fill("input[name=email_code]", email_code(email))
+    page.fill("input[name=contact_phone]", phone)
+    page.click("[data-testid=send-sms-code]")
+    expect(page.locator("[data-testid=sms-code-status]")).to_have_attribute("data-sent", "1")
+    sent = private_upstream.admin("GET", f"/_sim/onboarding/verification-codes?mobile_phone={phone}")
+    page.fill("input[name=phone_code]", sent["codes"][0]["code"])
     page.select_option("select[name=association_type]", "2")
     page.select_option("[data-testid=province]", "CN-13")
     expect(page.locator("[data-testid=city] option[value='CN-13-001']")).to_have_count(1)
@@ -71,6 +88,8 @@ def test_ra_sales_creates_a_resale_customer(
     application = CustomerApplication.objects.get(account_name=name)
     assert application.status == "created" and application.county_code.startswith("CN-13-001-")
     assert customer.partner == partners["ra"] and customer.association_type == "2"
+    assert (customer.email, customer.phone) == (email, phone)
+    assert Message.objects.filter(recipient=email, tag="onboarding-contact-code").count() == 1
 
     # Real-name verification from the customer's page.
     page.click("[data-testid=verification-link]")
@@ -79,13 +98,25 @@ def test_ra_sales_creates_a_resale_customer(
     page.fill("input[name=certificate_number]", "91330106MA2H0XYZ7K")
     page.fill("input[name=representative]", "张伟")
     page.fill("input[name=representative_id]", "11010519491231002X")
-    page.set_input_files(
-        "input[name=licence]", files(tmp_path, "licence.png", image_bytes("PNG", (600, 400)))
-    )
-    page.set_input_files(
-        "input[name=id_front]", files(tmp_path, "front.jpg", image_bytes("JPEG", (400, 250)))
-    )
-    page.set_input_files("input[name=id_back]", files(tmp_path, "back.jpg", image_bytes("JPEG", (400, 250))))
+    # Each document goes up as it is dropped (static/js/upload.js): a progress bar, then the server's verdict.
+    licence = page.locator("[data-testid=dropzone-licence]")
+    licence.locator("input[type=file]").set_input_files(files(tmp_path, "licence.pdf", b"MZ\x90\x00" * 64))
+    expect(licence.locator("[data-testid=upload-error]")).to_contain_text(VERIFY_TEXT[language]["refused"])
+    expect(licence.locator("input[data-upload-key]")).to_have_value("")
+    for field, name, data in (
+        ("licence", "licence.png", image_bytes("PNG", (600, 400))),
+        ("id_front", "front.jpg", image_bytes("JPEG", (400, 250))),
+        ("id_back", "back.jpg", image_bytes("JPEG", (400, 250))),
+    ):
+        zone = page.locator(f"[data-testid=dropzone-{field}]")
+        if field == "id_back":  # dropped on the zone, as a file dragged from the desktop is
+            drop_file(page, f"[data-testid=dropzone-{field}]", name, data)
+        else:
+            zone.locator("input[type=file]").set_input_files(files(tmp_path, name, data))
+        expect(zone.locator("[data-testid=upload-progress]")).to_have_attribute("value", "100")
+        expect(zone.locator("[data-testid=upload-thumbnail]")).to_be_visible()
+        expect(zone.locator("input[data-upload-key]")).not_to_have_value("")
+        expect(zone.locator("input[type=file]")).to_have_value("")  # the form sends the upload's key
     page.click("[data-testid=submit-verification]")
     status = page.locator("[data-testid=verification-status]")
     expect(status).to_have_attribute("data-status", "submitted")
@@ -104,6 +135,17 @@ def work():
     """The worker's part: send what the outbox holds."""
     with UpstreamClient.from_settings(rate_limit=0) as client:
         upstream_outbox.drain(client=client)
+
+
+def drop_file(page, selector: str, name: str, data: bytes) -> None:
+    """A drop of one file on an element, with the DataTransfer a drag from the desktop carries."""
+    transfer = page.evaluate_handle(
+        "([name, bytes]) => { const t = new DataTransfer();"
+        " t.items.add(new File([new Uint8Array(bytes)], name)); return t; }",
+        [name, list(data)],
+    )
+    page.dispatch_event(selector, "dragover", {"dataTransfer": transfer})
+    page.dispatch_event(selector, "drop", {"dataTransfer": transfer})
 
 
 def files(tmp_path, name: str, data: bytes):

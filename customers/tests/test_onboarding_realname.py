@@ -15,36 +15,12 @@ from customers.models import Customer, RealnameApplication
 from customers.onboarding import apply_for_customer
 from customers.tests.test_documents import image_bytes, pdf_bytes
 from customers.tests.test_onboarding import drain, fresh_name
-from upstream import outbox
 from upstream.models import OutboxCommand
 
 
 @pytest.fixture(autouse=True)
 def _english(settings):
     settings.LANGUAGE_CODE = "en"
-
-
-@pytest.fixture
-def docs(settings, tmp_path):
-    """The documents storage on a directory of the test's own."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "documents": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(tmp_path / "documents")},
-        },
-    }
-    return tmp_path / "documents"
-
-
-@pytest.fixture
-def new_customer(private_upstream, ra_sales, monkeypatch):
-    """A customer of Reseller A created upstream through the outbox (not verified)."""
-    monkeypatch.setattr(outbox, "schedule_drain", lambda key=None, *, countdown=None: None)
-    application = apply_for_customer(ra_sales, {"account_name": fresh_name()})
-    drain()
-    application.refresh_from_db()
-    return application.customer
 
 
 def stored_files(root) -> list:
@@ -220,3 +196,89 @@ def test_documents_are_deleted_after_the_retention_period_following_approval(
     assert stored_files(docs) == [] and application.documents.filter(purged_at__isnull=True).count() == 0
     assert client.get(link).status_code == 404 and client.get(url).context["document_links"] == []
     assert purge_expired_documents(now=timezone.now() + timedelta(days=400)) == 0  # once
+
+
+@pytest.mark.django_db
+def test_a_verification_applied_upstream_then_timed_out_is_read_back_and_not_submitted_again(
+    private_upstream, new_customer, ra_sales, client_for, docs, settings
+):
+    import time
+
+    settings.UPSTREAM_READ_TIMEOUT = 0.5
+    settings.OUTBOX_RECONCILE_GRACE_SECONDS = 0
+    review(private_upstream, "approve")  # the review takes an hour: the application stays under review
+    submitted(client_for(ra_sales), new_customer)
+    application = RealnameApplication.objects.get(customer=new_customer)
+    command = OutboxCommand.objects.get(kind="customers.submit_realname", object_id=str(application.pk))
+    private_upstream.set_faults(
+        apply_then_timeout={
+            "operations": ["CreateEnterpriseRealnameAuthentication"],
+            "rate": 1.0,
+            "hang_seconds": 1,
+        }
+    )
+    first = drain()  # the platform takes the application, the answer never comes
+    private_upstream.clear_faults()
+    command.refresh_from_db()
+    application.refresh_from_db()
+    assert (first.unknown, command.status, application.status) == (1, "unknown", "submitted")
+    time.sleep(0.6)
+    again = drain()  # the outbox reads the customer's review first: under review = it arrived
+    assert (again.reconciled_found, again.sent, again.failed) == (1, 0, 0)
+    command.refresh_from_db()
+    assert command.status == "succeeded" and command.attempts == 1 and command.result["reconciled"] is True
+    application.refresh_from_db()
+    assert application.status == "reviewing"
+    # The platform holds one application for the customer (the count of its rows, read by a no-op update).
+    applications = private_upstream.patch_rows(
+        "realname_auths", {"customer_id": new_customer.customer_id}, kind="enterprise"
+    )
+    assert applications == 1
+
+
+def another_customer(ra_sales) -> Customer:
+    application = apply_for_customer(ra_sales, {"account_name": fresh_name()})
+    drain()
+    application.refresh_from_db()
+    return application.customer
+
+
+@pytest.mark.django_db
+def test_the_background_sync_brings_each_decision_a_bounded_batch_a_run(
+    private_upstream, new_customer, ra_sales, client_for, docs, settings
+):
+    from customers.realname import refresh_open_reviews
+    from customers.tasks import refresh_realname_reviews
+
+    client = client_for(ra_sales)
+    review(private_upstream, "approve")  # decided at submission: approve this one …
+    submitted(client, new_customer)
+    second = another_customer(ra_sales)
+    review(private_upstream, "reject")  # … reject that one
+    submitted(client, second)
+    drain()
+    approved, rejected = (RealnameApplication.objects.get(customer=c) for c in (new_customer, second))
+    assert {approved.status, rejected.status} == {"reviewing"}
+
+    # Under review upstream: asked about, nothing changes.
+    assert refresh_realname_reviews() == {"checked": 2, "approved": 0, "rejected": 0}
+    private_upstream.admin("POST", "/_sim/onboarding/review/finish", {})
+    # One a run: the one asked about longest ago first, then the other.
+    assert refresh_open_reviews(limit=1) == {"checked": 1, "approved": 1, "rejected": 0}
+    assert refresh_open_reviews(limit=1) == {"checked": 1, "approved": 0, "rejected": 1}
+    approved.refresh_from_db()
+    rejected.refresh_from_db()
+    assert approved.status == "approved" and approved.decided_at is not None
+    assert rejected.status == "rejected" and rejected.opinion  # the platform's opinion, in Chinese
+    assert Customer.objects.get(pk=new_customer.pk).verified_status == Customer.Verified.VERIFIED
+    assert Customer.objects.get(pk=second.pk).verified_status == Customer.Verified.FAILED
+    assert refresh_realname_reviews() == {"checked": 0, "approved": 0, "rejected": 0}  # nothing open
+    # The page shows the decision without asking the platform again.
+    page = client.get(reverse("customers:verification", args=[second.pk])).content.decode()
+    assert rejected.opinion in page
+
+
+def test_the_beat_refreshes_reviews_every_minute_with_an_expiry(settings):
+    schedule = settings.CELERY_BEAT_SCHEDULE.values()
+    [entry] = [e for e in schedule if e["task"] == "customers.refresh_realname_reviews"]
+    assert entry["schedule"] == 60.0 and entry["options"]["expires"] < 60

@@ -253,3 +253,29 @@ def test_an_admin_that_would_search_a_personal_field_by_substring_does_not_start
 
     with pytest.raises(ImproperlyConfigured, match="'name' searches a personal field by part of its value"):
         LeakyAdmin(Customer, admin.site)
+
+
+def test_an_invitation_shows_its_email_masked_and_never_its_code_or_nonce(admin_client, partners):
+    from customers.invitations import Invitation
+
+    invitation = Invitation.objects.create(
+        partner=partners["ra"],
+        email=EMAIL,
+        association_type=AssociationType.RESALE,
+        language="zh-hans",
+        expires_at=timezone.now() + timedelta(days=7),
+        token_nonce="n0nce-secret",
+        code_hash="c0de-hash-secret",
+    )
+    listing = admin_client.get(_url(Invitation, "changelist"))
+    page = admin_client.get(_url(Invitation, "change", invitation.pk))
+    for response in (listing, page):
+        assert response.status_code == 200
+        _shows_none_of(response, [EMAIL, "n0nce-secret", "c0de-hash-secret"])
+    assert "j***@example.com" in listing.content.decode() and "j***@example.com" in page.content.decode()
+    assert (
+        admin_client.post(_url(Invitation, "change", invitation.pk), {"email": "x@example.com"}).status_code
+        == 403
+    )
+    assert Invitation.objects.get().email == EMAIL
+    assert admin_client.get(_url(Invitation, "changelist"), {"q": "jianguo"}).context["cl"].result_count == 0

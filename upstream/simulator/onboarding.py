@@ -44,6 +44,15 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS codes_phone ON verification_codes (mobile_phone, scene, seq)",
     "CREATE TABLE IF NOT EXISTS bucket_objects (path TEXT PRIMARY KEY, size INTEGER NOT NULL)",
     "CREATE TABLE IF NOT EXISTS onboarding_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    # Invitations (ext): platform accounts associated with no partner, and the invitations accepted.
+    """CREATE TABLE IF NOT EXISTS independent_accounts (
+        account_name TEXT PRIMARY KEY, customer_id TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+        email TEXT NOT NULL, telephone TEXT NOT NULL, verified_status INTEGER NOT NULL,
+        customer_type INTEGER NOT NULL, left_at TEXT, created_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS accepted_invitations (
+        invitation_id TEXT PRIMARY KEY, partner_id TEXT NOT NULL, account_name TEXT NOT NULL,
+        customer_id TEXT NOT NULL, association_type TEXT NOT NULL, record_id TEXT NOT NULL,
+        accepted_at TEXT NOT NULL)""",
 )
 
 # Account names: CreateCustomerV2Req.domain_name and CheckSubcustomerUserReq (name) differ slightly.
@@ -90,6 +99,7 @@ def _ensure_schema(store: Store) -> None:
         with store._lock:
             for statement in SCHEMA:
                 store._db.execute(statement)
+            _seed_independent_accounts(store)
             store._onboarding_schema = True
 
 
@@ -285,6 +295,10 @@ def _mobile_uses(db: sqlite3.Connection, mobile: str) -> int:
 def _name_taken(db: sqlite3.Connection, name: str) -> bool:
     return (
         db.execute("SELECT 1 FROM customers WHERE lower(account_name) = lower(?)", (name,)).fetchone()
+        is not None
+        or db.execute(  # an account associated with no partner (invitations) exists all the same
+            "SELECT 1 FROM independent_accounts WHERE lower(account_name) = lower(?)", (name,)
+        ).fetchone()
         is not None
     )
 
@@ -645,11 +659,217 @@ def send_verification_message_code(store: Store, p: Params) -> object:
     return EMPTY
 
 
+# ---- invitations (ext) -------------------------------------------------------------------------------------
+# The platform associates an existing account with a partner when the customer accepts the partner's
+# invitation in its console; it has no public API for that, so this **ext** operation stands in for it. The
+# world gets a pool of accounts associated with no partner (indie-001 …), drawn from a generator of their
+# own on first use, so no generated row changes; a disassociated customer may be invited again too.
+
+INDEPENDENT_ACCOUNTS = 20
+INDEPENDENT_COOLDOWN = (19, 20)  # these two left their last partner of their own accord 30 days ago
+_INDIE_NAMES = ("青禾科技", "远山数据", "星桥网络", "北辰软件", "云栖设计", "南风物流", "山海教育")
+ERR_NO_ACCOUNT = "CBC.99000040"  # the simulator's choice: the platform documents none for this operation
+ERR_ASSOCIATED = "CBC.99000041"
+ERR_COOLDOWN = "CBC.99000042"
+ERR_INVITATION_USED = "CBC.99000043"
+
+
+def _independent_row(seed: int, number: int, account_name: str, rng: random.Random, now, left_at=None):
+    customer_id = hashlib.sha256(f"upstream-sim:{seed}:independent:{account_name}".encode()).hexdigest()[:32]
+    verified = rng.random() < 0.5
+    return (
+        account_name,
+        customer_id,
+        f"{rng.choice(('杭州', '成都', '苏州', '武汉'))}{rng.choice(_INDIE_NAMES)}有限公司",
+        f"owner{number:03d}@{account_name}.example.cn",
+        f"137{rng.randint(0, 99_999_999):08d}",
+        APPROVED if verified else NOT_VERIFIED,
+        1 if verified else -1,
+        left_at,
+        fmt(now),
+    )
+
+
+def _seed_independent_accounts(store: Store) -> None:
+    """The pool, once (the store lock is held): indie-001 … indie-020, the last two in their cooldown."""
+    db = store._db
+    if db.execute("SELECT 1 FROM independent_accounts LIMIT 1").fetchone():
+        return
+    rng = random.Random(f"{store.seed}:independent")
+    now = utc_now()
+    rows = [
+        _independent_row(
+            store.seed,
+            number,
+            f"indie-{number:03d}",
+            rng,
+            now,
+            fmt(now - timedelta(days=30)) if number in INDEPENDENT_COOLDOWN else None,
+        )
+        for number in range(1, INDEPENDENT_ACCOUNTS + 1)
+    ]
+    db.executemany("INSERT OR IGNORE INTO independent_accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def _cooldown_until(db: sqlite3.Connection, customer_id: str, left_at: str | None):
+    """The end of the cooldown a customer-initiated disassociation started (the rule of
+    CheckAssociationChange: 90 days), or None."""
+    from .store import COOLDOWN
+
+    now = utc_now()
+    recorded = db.execute(
+        "SELECT MAX(operation_time) FROM association_records WHERE customer_id = ?"
+        " AND operation_type = 'DISASSOCIATE' AND initiator = 'CUSTOMER'",
+        (customer_id,),
+    ).fetchone()[0]
+    times = [parse_time(t) for t in (recorded, left_at) if t]
+    last = max(times, default=None)
+    return last + COOLDOWN if last is not None and last + COOLDOWN > now else None
+
+
+def _accepted(row: sqlite3.Row) -> dict:
+    return {
+        "customer_id": row["customer_id"],
+        "account_name": row["account_name"],
+        "association_type": row["association_type"],
+        "record_id": row["record_id"],
+        "associated_on": row["accepted_at"],
+    }
+
+
+@route("POST", "/v2/partners/invitations/accept")
+def accept_partner_invitation(store: Store, p: Params) -> dict:
+    """**ext** AcceptPartnerInvitation: the customer accepted the partner's invitation; its account is
+    associated with the partner (initiator CUSTOMER). The same invitation_id again gives the same result."""
+    scope = store.scope(p.str("indirect_partner_id"))
+    invitation_id = p.str("invitation_id", required=True, max_len=128)
+    if not XACCOUNT_RE.match(invitation_id):
+        raise bad_request("invitation_id may hold letters, digits and . _ : @ - only.")
+    account_name = p.str("account_name", required=True, max_len=64)
+    association_type = p.str("association_type", required=True, choices=("1", "2"))
+    p.time("customer_confirmed_at", required=True)
+    with _tx(store) as db:
+        done = db.execute(
+            "SELECT * FROM accepted_invitations WHERE invitation_id = ?", (invitation_id,)
+        ).fetchone()
+        if done is not None:
+            if done["partner_id"] != scope or done["account_name"].lower() != account_name.lower():
+                raise ApiError(
+                    400, ERR_INVITATION_USED, f"Invitation {invitation_id} was accepted for another account."
+                )
+            return _accepted(done)
+        pool = db.execute(
+            "SELECT * FROM independent_accounts WHERE lower(account_name) = lower(?)", (account_name,)
+        ).fetchone()
+        row = db.execute(
+            "SELECT * FROM customers WHERE lower(account_name) = lower(?)", (account_name,)
+        ).fetchone()
+        if pool is None and row is None:
+            raise ApiError(400, ERR_NO_ACCOUNT, f"No account is named {account_name}.")
+        if row is not None and row["active"]:
+            raise ApiError(400, ERR_ASSOCIATED, "The account is already associated with a partner.")
+        customer_id = row["customer_id"] if row is not None else pool["customer_id"]
+        until = _cooldown_until(db, customer_id, pool["left_at"] if pool is not None else None)
+        if until is not None:
+            raise ApiError(
+                400,
+                ERR_COOLDOWN,
+                f"The account left its partner of its own accord; it may associate again from {fmt(until)}.",
+            )
+        now = fmt(utc_now())
+        if row is None:
+            seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM customers").fetchone()[0]
+            db.execute(
+                "INSERT INTO customers (seq, customer_id, partner_id, active, customer, account_name,"
+                " associated_on, association_type, label, telephone, verified_status, country_code,"
+                " customer_type, is_frozen, account_manager_id, account_manager_name, customer_level, email,"
+                " amount, debt_amount, blockers)"
+                " VALUES (?, ?, ?, 1, ?, ?, ?, ?, '', ?, ?, '0086', ?, 0, NULL, NULL, 'V0', ?, 0, 0, '[]')",
+                (
+                    seq,
+                    customer_id,
+                    scope,
+                    pool["name"],
+                    pool["account_name"],
+                    now,
+                    association_type,
+                    pool["telephone"],
+                    pool["verified_status"],
+                    pool["customer_type"],
+                    pool["email"],
+                ),
+            )
+        else:
+            db.execute(
+                "UPDATE customers SET active = 1, partner_id = ?, associated_on = ?, association_type = ?,"
+                " label = '', account_manager_id = NULL, account_manager_name = NULL, amount = 0,"
+                " debt_amount = 0, blockers = '[]' WHERE customer_id = ?",
+                (scope, now, association_type, customer_id),
+            )
+        record_id = store._add_association_record(
+            db,
+            partner_id=scope,
+            customer_id=customer_id,
+            operation_type="ASSOCIATE",
+            association_type=association_type,
+            from_type=None,
+            when=now,
+            initiator="CUSTOMER",
+        )
+        db.execute(
+            "INSERT INTO accepted_invitations VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                invitation_id,
+                scope,
+                (row or pool)["account_name"],
+                customer_id,
+                association_type,
+                record_id,
+                now,
+            ),
+        )
+        done = db.execute(
+            "SELECT * FROM accepted_invitations WHERE invitation_id = ?", (invitation_id,)
+        ).fetchone()
+    return _accepted(done)
+
+
+def _independent_admin(store: Store, method: str, data: dict) -> dict:
+    """GET: the pool (accounts associated with no partner); POST {"account_name", "left_days_ago"?}: one
+    more, e.g. a test's own ("left_days_ago": it left a partner of its own accord that long ago)."""
+    if method == "GET":
+        with _tx(store) as db:
+            rows = db.execute(
+                "SELECT i.* FROM independent_accounts i WHERE NOT EXISTS (SELECT 1 FROM customers c"
+                " WHERE c.customer_id = i.customer_id AND c.active = 1) ORDER BY account_name"
+            ).fetchall()
+        return {"accounts": [dict(r) for r in rows]}
+    name, left = data.get("account_name"), data.get("left_days_ago")
+    if not isinstance(name, str) or not CREATE_NAME_RE.match(name) or _reserved(name):
+        raise bad_request("account_name must be a valid account name.")
+    if left is not None and (isinstance(left, bool) or not isinstance(left, int) or not 0 <= left <= 3650):
+        raise bad_request("left_days_ago must be an integer from 0 to 3650.")
+    now = utc_now()
+    with _tx(store) as db:
+        if _name_taken(db, name):
+            raise ApiError(400, "CBC.99000038", f"The account name {name} already exists.")
+        number = db.execute("SELECT COUNT(*) FROM independent_accounts").fetchone()[0] + 1
+        rng = random.Random(f"{store.seed}:independent:{name}")
+        row = _independent_row(
+            store.seed, number, name, rng, now, fmt(now - timedelta(days=left)) if left is not None else None
+        )
+        db.execute("INSERT INTO independent_accounts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+        added = db.execute("SELECT * FROM independent_accounts WHERE account_name = ?", (name,)).fetchone()
+    return dict(added)
+
+
 # ---- admin (/_sim/onboarding/...) --------------------------------------------------------------------------
 
 
 def admin(store: Store, method: str, parts: list[str], query: dict[str, str], data: dict) -> dict:
     """The test harness's view: sent codes ("the customer's phone"), review timing, bucket object sizes."""
+    if parts == ["independent-accounts"] and method in ("GET", "POST"):
+        return _independent_admin(store, method, data)
     if method == "GET" and parts == ["verification-codes"]:
         mobile = query.get("mobile_phone")
         with _tx(store) as db:

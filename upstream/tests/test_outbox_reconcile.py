@@ -179,16 +179,21 @@ RECONCILED_ELSEWHERE = {
         "customers.tests.test_onboarding",
         "test_a_create_applied_upstream_then_timed_out_is_found_and_not_created_again",
     ),
+    "customers.submit_realname": (
+        "customers.tests.test_onboarding_realname",
+        "test_a_verification_applied_upstream_then_timed_out_is_read_back_and_not_submitted_again",
+    ),
+    "customers.accept_invitation": (
+        "customers.tests.test_invitations",
+        "test_an_acceptance_applied_then_timed_out_is_found_and_not_associated_again",
+    ),
 }
 
 
 def test_every_command_type_reads_the_upstream_before_a_resend():
     import importlib
 
-    # customers.submit_realname reconciles by the customer's latest review (customers/realname.py); its
-    # apply-then-time-out test is still to be written (issue 14).
-    pending = {"customers.submit_realname"}
-    assert set(outbox.HANDLERS) == set(OPERATIONS) | set(RECONCILED_ELSEWHERE) | pending
+    assert set(outbox.HANDLERS) == set(OPERATIONS) | set(RECONCILED_ELSEWHERE)
     for module, name in RECONCILED_ELSEWHERE.values():
         assert callable(getattr(importlib.import_module(module), name))
     assert all(handler.reconcile is not None for handler in outbox.HANDLERS.values())
