@@ -339,9 +339,9 @@ def send_code(invitation: Invitation) -> None:
         )
 
 
-def _use_code(invitation: Invitation, code: str) -> bool:
-    """On the locked row: True (and the code is used up) when it matches; STEP_UP_MAX_ATTEMPTS wrong tries
-    invalidate it."""
+def _use_code(invitation: Invitation, code: str, *, consume: bool = True) -> bool:
+    """On the locked row: True (and the code is used up, unless `consume` is false) when it matches;
+    STEP_UP_MAX_ATTEMPTS wrong tries invalidate it."""
     code = (code or "").strip()
     now = timezone.now()
     if not invitation.code_hash or invitation.code_valid_until is None or invitation.code_valid_until <= now:
@@ -351,8 +351,9 @@ def _use_code(invitation: Invitation, code: str) -> bool:
         and len(code) == 6
         and hmac.compare_digest(invitation.code_hash, _code_digest(invitation.pk, code))
     ):
-        invitation.code_hash = ""
-        invitation.code_valid_until = None
+        if consume:
+            invitation.code_hash = ""
+            invitation.code_valid_until = None
         return True
     invitation.code_failures += 1
     if invitation.code_failures >= settings.STEP_UP_MAX_ATTEMPTS:
@@ -390,6 +391,18 @@ def accept(invitation: Invitation, *, account_name: str, code: str) -> Invitatio
     from upstream.outbox import enqueue
 
     account_name = (account_name or "").strip()
+    # The code first: what the portal or the platform know of an account name is told only to whoever holds
+    # the code sent to the invitation's email (a forwarded link alone cannot probe account names). Checked
+    # here without using it up, so that a mistyped account name does not cost the customer a new code.
+    with transaction.atomic():
+        locked = _locked(invitation.pk)
+        if locked.status != Invitation.Status.SENT or locked.is_expired():
+            raise InvitationError(gettext("This invitation can no longer be used."))
+        matches = _use_code(locked, code, consume=False)
+        if not matches:
+            locked.save(update_fields=["code_hash", "code_valid_until", "code_failures"])
+    if not matches:  # after the commit, so the counted failure stays
+        raise InvitationError(gettext("That code is wrong or has expired. Ask for a new one."))
     problem = account_problem(invitation, account_name)
     if problem:
         raise InvitationError(problem)
