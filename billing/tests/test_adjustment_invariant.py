@@ -165,9 +165,9 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: OutboxCommand.objects.filter(status="pending").exists())
     @rule(
+        # Apply-then-time-out first: the fault the ledger must survive, and the one Hypothesis draws most.
         fault=st.sampled_from(
             [
-                {"error_rate": 0.3},
                 {
                     "apply_then_timeout": {
                         "operations": [
@@ -180,6 +180,7 @@ class LedgerMachine(RuleBasedStateMachine):
                         "hang_seconds": 1,
                     }
                 },
+                {"error_rate": 0.3},
             ]
         )
     )
@@ -236,8 +237,15 @@ def test_any_sequence_of_adjustments_through_faults_keeps_every_cent(
     _sync()
     LedgerMachine.sim = private_upstream
     LedgerMachine.partners = partners
+    # Derandomized: the same sequences on every run, so CI does not pass or fail by luck (a random run could
+    # miss apply-then-time-out altogether, which the last assertion checks it does not).
+    LedgerMachine.outcomes_unknown = 0
     LedgerMachine.TestCase.settings = hsettings(
-        max_examples=6, stateful_step_count=6, deadline=None, suppress_health_check=list(HealthCheck)
+        max_examples=6,
+        stateful_step_count=6,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
     )
     LedgerMachine.TestCase().runTest()
     assert LedgerMachine.outcomes_unknown > 0, "no example went through apply-then-time-out"
