@@ -325,3 +325,12 @@ def htmx_settled(page) -> None:
     page.wait_for_function(
         "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
     )
+
+
+def shot(page, name: str) -> None:
+    """Keep a full-page screenshot of what a browser test sees, when PORTAL_SHOTS_DIR names a folder (to look
+    at the pages in both languages and sizes); nothing is written otherwise."""
+    folder = os.environ.get("PORTAL_SHOTS_DIR")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from billing.models import Adjustment, CustomerAccount, PartnerAccount
-from conftest import WorkerProcess, sign_in, worker_env
+from conftest import WorkerProcess, shot, sign_in, worker_env
 from customers.models import Customer
 from upstream.client import UpstreamClient
 from upstream.models import SyncRun
@@ -107,5 +107,5 @@ def test_ra_finance_allocates_reclaims_and_finds_both_in_the_records(
     assert _money(rows.nth(0).locator("td.num").inner_text()) == Decimal("40.00")
     assert _money(rows.nth(1).locator("td.num").inner_text()) == Decimal("100.00")
     assert set(Adjustment.objects.values_list("status", flat=True)) == {"succeeded"}
-    page.screenshot(path=f"/tmp/adjust-records-{language}.png", full_page=True)
+    shot(page, f"adjust-records-{language}")
     assert not [e for e in page.console_errors if "Content Security Policy" in e], page.console_errors

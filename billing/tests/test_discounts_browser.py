@@ -11,7 +11,7 @@ from django.utils import translation
 from playwright.sync_api import expect
 
 from billing.models import DedicatedOffer, PartnerDiscount
-from conftest import sign_in
+from conftest import shot, sign_in
 from customers.models import Customer
 from upstream import outbox
 from upstream.client import UpstreamClient
@@ -62,7 +62,7 @@ def test_ra_finance_sets_a_discount_creates_an_offer_and_invalidates_it(
     page.reload()
     expect(row).not_to_contain_text(label(PartnerDiscount.Push.PENDING.label))
     assert PartnerDiscount.objects.get(customer=customer).push_status == "applied"
-    page.screenshot(path=f"/tmp/hB-discounts-{language}.png", full_page=True)
+    shot(page, f"discounts-{language}")
 
     # 2. Create a dedicated offer for the customer.
     page.click("[data-testid=tab-offers]")
@@ -89,7 +89,7 @@ def test_ra_finance_sets_a_discount_creates_an_offer_and_invalidates_it(
     dialog.locator("textarea[name=reason]").fill(
         "客户不再需要" if language == "zh-hans" else "No longer needed"
     )
-    page.screenshot(path=f"/tmp/hB-invalidate-{language}.png", full_page=True)
+    shot(page, f"invalidate-{language}")
     dialog.locator("[data-testid=offer-invalidate-confirm]").click()
     page.wait_for_url("**/billing/discounts/offers/")
     expect(offer_row.locator("[data-testid=offer-status]")).to_have_text(label("Invalidating…"))

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from accounts.models import AuditEvent
-from conftest import sign_in
+from conftest import shot, sign_in
 from customers.models import CustomerWarning
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -60,7 +60,7 @@ def test_ra_sales_handles_every_matching_warning_after_confirming_the_count(
     # The badge is on the "Customer warnings" entry too (updated by the menu button's poll).
     expect(page.locator("[data-testid=warning-count-menu]")).to_have_text("12")
     expect(page.locator("[data-testid=tab-handle]")).to_have_text("处理预警")
-    page.screenshot(path="/tmp/h1-inbox-zh.png", full_page=True)
+    shot(page, "inbox-zh")
 
     page.check("[data-testid=select-all-matching]")
     # Ticking "all matching" ticks this page's rows as well (static/js/customers.js, no inline script).
@@ -68,7 +68,7 @@ def test_ra_sales_handles_every_matching_warning_after_confirming_the_count(
     page.select_option("#bulk-form select[name=result]", "NOT_LOST")
     page.click("#bulk-form button[type=submit]")
     expect(page.locator("[data-testid=bulk-confirm]")).to_have_text("确定处理 12 条预警？")
-    page.screenshot(path="/tmp/h1-bulk-confirm-zh.png", full_page=True)
+    shot(page, "bulk-confirm-zh")
     assert not CustomerWarning.objects.filter(status="HANDLED").exists()
 
     page.click("[data-testid=bulk-confirm-submit]")

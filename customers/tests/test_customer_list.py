@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -16,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from conftest import shot
 from customers.models import AssociationType, Customer
 
 pytestmark = pytest.mark.django_db
@@ -330,8 +330,6 @@ def test_the_customer_list_keeps_its_query_count_baseline(
 
 # --- in a real browser: layout at 1440 and 390 px, Back after filtering, the language switch, copying ------
 
-SHOTS = os.environ.get("PORTAL_SHOTS_DIR")  # set it to keep screenshots of the pages under test
-
 
 def _browser_customers(make_customer, ra_admin, ra_sales):
     customers = []
@@ -406,14 +404,12 @@ def test_the_list_and_detail_fit_at_1440_and_390_pixels(
         label = page.locator(f"tr[data-customer='{customers[1].customer_id}'] .clip").first
         assert label.get_attribute("title") == customers[1].label
         assert label.bounding_box()["width"] <= 200
-        if SHOTS:
-            page.screenshot(path=f"{SHOTS}/customer-list-{language}-{width}.png", full_page=True)
+        shot(page, f"customer-list-{language}-{width}")
         page.goto(f"/customers/{customers[1].pk}/")
         page.locator("[data-testid=customer-balance]").wait_for()
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         assert page.locator("[data-testid=customer-heading]").inner_text() == "张**"
-        if SHOTS:
-            page.screenshot(path=f"{SHOTS}/customer-detail-{language}-{width}.png", full_page=True)
+        shot(page, f"customer-detail-{language}-{width}")
     assert not [e for e in page.console_errors if "Content Security Policy" in e], page.console_errors
 
 
@@ -514,5 +510,4 @@ def test_the_sync_page_scrolls_inside_its_card_with_the_dataset_and_the_action_i
         geometry
     )
     assert geometry["error"] <= 400, geometry  # the long error is cut; its title holds it
-    if SHOTS:
-        page.screenshot(path=f"{SHOTS}/sync-en-1440.png", full_page=True)
+    shot(page, "sync-en-1440")

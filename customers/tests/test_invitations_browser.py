@@ -6,13 +6,12 @@ sees the invitation associated and the customer in the list."""
 
 from __future__ import annotations
 
-import os
 import re
 
 import pytest
 from playwright.sync_api import expect
 
-from conftest import PASSWORD, sign_in
+from conftest import PASSWORD, shot, sign_in
 from customers.invitations import Invitation
 from upstream import outbox as upstream_outbox
 from upstream.client import UpstreamClient
@@ -20,7 +19,6 @@ from upstream.outbox import drain
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = "/tmp/hc-shots"
 TEXT = {
     "en": {"associated": "Associated", "resale": "Resale"},
     "zh-hans": {"associated": "已关联", "resale": "代售"},
@@ -38,7 +36,6 @@ def _outbox_match(root_page, pattern: str) -> str:
 def test_ra_sales_invites_and_the_customer_agrees_on_a_phone(
     browser, live_server, page, private_upstream, ra_sales, ra_admin, settings, monkeypatch, language
 ):
-    os.makedirs(SHOTS, exist_ok=True)
     settings.PORTAL_DEMO = True
     settings.SITE_URL = live_server.url
     monkeypatch.setattr(upstream_outbox, "schedule_drain", lambda key=None, *, countdown=None: None)
@@ -58,7 +55,7 @@ def test_ra_sales_invites_and_the_customer_agrees_on_a_phone(
     form = page.locator("[data-testid=invitation-form]")
     form.locator("input[name=email]").fill("owner@indie.example.cn")
     form.locator("select[name=language]").select_option(language)
-    page.screenshot(path=f"{SHOTS}/invite-{language}.png", full_page=True)
+    shot(page, f"invite-{language}")
     page.click("[data-testid=send-invitation]")
     page.wait_for_url("**/customers/invitations/")
     expect(page.locator("[data-testid=invitation-table]")).to_contain_text("o***@indie.example.cn")
@@ -82,7 +79,7 @@ def test_ra_sales_invites_and_the_customer_agrees_on_a_phone(
     expect(mobile.locator("#code-status")).not_to_be_empty()
     mobile.fill("input[name=code]", _outbox_match(root_page, r"\b(\d{6})\b"))
     assert mobile.evaluate("document.documentElement.scrollWidth") <= 390
-    mobile.screenshot(path=f"{SHOTS}/invitation-{language}.png", full_page=True)
+    shot(mobile, f"invitation-{language}")
     mobile.click("[data-testid=agree]")
     expect(mobile.locator("[data-testid=associating]")).to_be_visible()
 
@@ -90,7 +87,7 @@ def test_ra_sales_invites_and_the_customer_agrees_on_a_phone(
     with UpstreamClient.from_settings(rate_limit=0) as client:
         assert drain(client=client).succeeded == 1
     expect(mobile.locator("[data-testid=associated]")).to_be_visible(timeout=10_000)
-    mobile.screenshot(path=f"{SHOTS}/invitation-done-{language}.png", full_page=True)
+    shot(mobile, f"invitation-done-{language}")
     invitation.refresh_from_db()
     assert invitation.status == "associated"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from conftest import WorkerProcess, sign_in, worker_env
+from conftest import WorkerProcess, shot, sign_in, worker_env
 from customers.models import Order, PartnerPayment
 from upstream.client import UpstreamClient
 from upstream.models import SyncRun
@@ -77,5 +77,5 @@ def test_dist_finance_pays_a_combined_order_and_sees_every_order_in_it_paid(
     expect(page.locator("#order-status [data-testid=order-status] .badge.ok")).to_have_text(text["completed"])
     assert PartnerPayment.objects.get(order=head).status == "succeeded"
     assert set(Order.objects.filter(parent=head).values_list("status", flat=True)) == {5}
-    page.screenshot(path=f"/tmp/hA2/order-paid-{language}.png", full_page=True)
+    shot(page, f"order-paid-{language}")
     assert not [e for e in page.console_errors if "Content Security Policy" in e], page.console_errors

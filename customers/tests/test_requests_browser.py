@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from conftest import PASSWORD, sign_in
+from conftest import PASSWORD, shot, sign_in
 from customers.models import AssociationRequest, Customer
 from customers.tests.test_requests_upstream import _candidate, sync
 from upstream import outbox as upstream_outbox
@@ -19,7 +19,6 @@ from upstream.outbox import drain
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-SHOTS = "/tmp/hc-shots"
 TEXT = {
     "en": {"approved": "Approved", "referral": "Referral", "waiting": "Waiting for the customer"},
     "zh-hans": {"approved": "已同意", "referral": "顾问销售", "waiting": "待客户处理"},
@@ -46,9 +45,6 @@ def test_a_switch_filed_by_ra_admin_is_confirmed_by_the_customer_on_a_phone(
     monkeypatch,
     language,
 ):
-    import os
-
-    os.makedirs(SHOTS, exist_ok=True)
     settings.PORTAL_DEMO = True
     settings.SITE_URL = live_server.url
     monkeypatch.setattr(upstream_outbox, "schedule_drain", lambda key=None, *, countdown=None: None)
@@ -66,7 +62,7 @@ def test_a_switch_filed_by_ra_admin_is_confirmed_by_the_customer_on_a_phone(
     expect(page.locator("[data-testid=check-passed]")).to_be_visible()
     page.check("input[name=acknowledged]")
     page.fill("textarea[name=reason]", "客户希望自行付款 / self-service")
-    page.screenshot(path=f"{SHOTS}/dry-run-{language}.png", full_page=True)
+    shot(page, f"dry-run-{language}")
     page.click("[data-testid=submit-request]")
     page.wait_for_url("**/customers/requests/*/")
     expect(page.locator("[data-testid=waiting]")).to_be_visible()
@@ -93,10 +89,10 @@ def test_a_switch_filed_by_ra_admin_is_confirmed_by_the_customer_on_a_phone(
     code = _outbox_link(root_page, r"\b(\d{6})\b")
     mobile.fill("input[name=code]", code)
     assert mobile.evaluate("document.documentElement.scrollWidth") <= 390
-    mobile.screenshot(path=f"{SHOTS}/confirm-{language}.png", full_page=True)
+    shot(mobile, f"confirm-{language}")
     mobile.click("[data-testid=agree]")
     expect(mobile.locator("[data-testid=decision-done]")).to_be_visible()
-    mobile.screenshot(path=f"{SHOTS}/confirmed-{language}.png", full_page=True)
+    shot(mobile, f"confirmed-{language}")
 
     # The worker sends the change upstream.
     with UpstreamClient.from_settings(rate_limit=0) as client:
@@ -106,7 +102,7 @@ def test_a_switch_filed_by_ra_admin_is_confirmed_by_the_customer_on_a_phone(
     page.goto(f"/customers/requests/{request.pk}/")
     expect(page.locator("[data-testid=request-status]")).to_have_text(texts["approved"])
     expect(page.locator("[data-testid=receipt]")).to_contain_text(request.NOTICES_VERSION)
-    page.screenshot(path=f"{SHOTS}/approved-{language}.png", full_page=True)
+    shot(page, f"approved-{language}")
     page.goto(f"/customers/{customer.pk}/")
     expect(page.locator("main")).to_contain_text(texts["referral"])
     page.goto("/customers/requests/")
@@ -127,7 +123,7 @@ def test_a_switch_filed_by_ra_admin_is_confirmed_by_the_customer_on_a_phone(
     expect(mobile.locator("[data-testid=my-past] a")).to_have_attribute(
         "href", f"/my/requests/{request.pk}/receipt.txt"
     )
-    mobile.screenshot(path=f"{SHOTS}/my-{language}.png", full_page=True)
+    shot(mobile, f"my-{language}")
     assert not [e for e in page.console_errors if "Content Security Policy" in e], page.console_errors
     root.close()
     phone.close()
