@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 import zoneinfo
 from datetime import timedelta
 
@@ -17,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.models import CooldownMixin, Device
 
 from accounts.tenancy import PartnerScopedQuerySet
+from portal.lib import codes
 
 ROLE_ADMIN = "admin"
 ROLE_FINANCE = "finance"
@@ -322,11 +320,6 @@ class Message(models.Model):
         return f"{self.get_channel_display()} → {self.recipient}: {self.subject or self.body[:40]}"
 
 
-def _code_digest(device_pk: int, code: str) -> str:
-    key = settings.SECRET_KEY.encode()
-    return hmac.new(key, f"step-up:{device_pk}:{code}".encode(), hashlib.sha256).hexdigest()
-
-
 class MessageCodeDevice(CooldownMixin, Device):
     """A django-otp device that sends a 6-digit code by email or SMS; the code is stored hashed.
 
@@ -358,8 +351,8 @@ class MessageCodeDevice(CooldownMixin, Device):
 
     def new_code(self) -> str:
         """Store the hash of a fresh code (resetting the tries) and return the code itself."""
-        code = f"{secrets.randbelow(10**6):06d}"
-        self.code_hash = _code_digest(self.pk, code)
+        code = codes.new_code()
+        self.code_hash = codes.code_digest("step-up", self.pk, code)
         self.valid_until = timezone.now() + settings.STEP_UP_CODE_TTL
         self.failed_attempts = 0
         self.cooldown_set(commit=False)
@@ -378,8 +371,7 @@ class MessageCodeDevice(CooldownMixin, Device):
         allowed, _data = self.verify_is_allowed()
         if not allowed or not self.has_live_code():
             return False
-        token = str(token).strip()
-        if hmac.compare_digest(self.code_hash, _code_digest(self.pk, token)):
+        if codes.code_matches(self.code_hash, "step-up", self.pk, str(token)):
             self.code_hash = ""
             self.valid_until = None
             self.failed_attempts = 0

@@ -15,7 +15,6 @@ outcome is unknown the outbox looks the account up among the partner's customers
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -33,6 +32,7 @@ from accounts import audit
 from accounts.models import Partner
 from accounts.tenancy import PartnerScopedQuerySet
 from customers.models import AssociationType, Customer
+from portal.lib import codes
 from portal.lib.masking import mask
 from portal.lib.notifications import send_email
 from upstream.errors import UpstreamError
@@ -298,11 +298,6 @@ def expire_invitations(now=None) -> int:
 # --- the customer's code ------------------------------------------------------------------------------------
 
 
-def _code_digest(invitation_pk: int, code: str) -> str:
-    key = settings.SECRET_KEY.encode()
-    return hmac.new(key, f"invitation-code:{invitation_pk}:{code}".encode(), hashlib.sha256).hexdigest()
-
-
 def send_code(invitation: Invitation) -> None:
     """A fresh 6-digit code to the invitation's email; refused within the resend wait."""
     with transaction.atomic():
@@ -316,8 +311,8 @@ def send_code(invitation: Invitation) -> None:
                 raise InvitationError(
                     gettext("A code was sent just now. You can ask again in %(s)d s.") % {"s": int(wait) + 1}
                 )
-        code = f"{secrets.randbelow(10**6):06d}"
-        locked.code_hash = _code_digest(locked.pk, code)
+        code = codes.new_code()
+        locked.code_hash = codes.code_digest("invitation-code", locked.pk, code)
         locked.code_sent_at = now
         locked.code_valid_until = now + settings.STEP_UP_CODE_TTL
         locked.code_failures = 0
@@ -342,15 +337,10 @@ def send_code(invitation: Invitation) -> None:
 def _use_code(invitation: Invitation, code: str, *, consume: bool = True) -> bool:
     """On the locked row: True (and the code is used up, unless `consume` is false) when it matches;
     STEP_UP_MAX_ATTEMPTS wrong tries invalidate it."""
-    code = (code or "").strip()
     now = timezone.now()
     if not invitation.code_hash or invitation.code_valid_until is None or invitation.code_valid_until <= now:
         return False
-    if (
-        code.isdigit()
-        and len(code) == 6
-        and hmac.compare_digest(invitation.code_hash, _code_digest(invitation.pk, code))
-    ):
+    if codes.code_matches(invitation.code_hash, "invitation-code", invitation.pk, code):
         if consume:
             invitation.code_hash = ""
             invitation.code_valid_until = None

@@ -22,7 +22,6 @@ import hashlib
 import hmac
 import logging
 import re
-import secrets
 from datetime import timedelta
 
 from django.conf import settings
@@ -36,6 +35,7 @@ from accounts import audit
 from accounts.models import Partner
 from accounts.tenancy import PartnerScopedQuerySet
 from customers.models import AssociationType, Customer
+from portal.lib import codes
 from portal.lib.masking import mask_account_name, mask_email, mask_phone
 from upstream.errors import ERRORS_BY_CODE, UpstreamError
 
@@ -48,7 +48,6 @@ XACCOUNT_TYPE = "portal"
 ACCOUNT_NAME_RE = re.compile(r"^[A-Za-z-][A-Za-z0-9_-]{4,31}$")
 RESERVED_PREFIXES = ("op_", "shadow_")
 CHINA_MOBILE_RE = re.compile(r"^1[3-9][0-9]{9}$")  # the platform's: 11 digits, mainland China
-CODE_RE = re.compile(r"^[0-9]{6}$")
 
 
 class OnboardingError(Exception):
@@ -132,11 +131,6 @@ def _address_digest(channel: str, address: str) -> str:
     key = settings.SECRET_KEY.encode()
     message = f"onboarding-contact:{channel}:{address.strip().lower()}".encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
-
-
-def _code_digest(row_pk: int, code: str) -> str:
-    key = settings.SECRET_KEY.encode()
-    return hmac.new(key, f"onboarding-code:{row_pk}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
 class ContactCode(models.Model):
@@ -247,8 +241,8 @@ def send_contact_code(user, channel: str, address: str) -> None:
         row.sent_at = timezone.now()
         row.valid_until = row.sent_at + ttl
         row.failed_attempts = 0
-        code = f"{secrets.randbelow(10**6):06d}" if channel == ContactCode.Channel.EMAIL else ""
-        row.code_hash = _code_digest(row.pk, code) if code else ""
+        code = codes.new_code() if channel == ContactCode.Channel.EMAIL else ""
+        row.code_hash = codes.code_digest("onboarding-code", row.pk, code) if code else ""
         row.save()
     if channel == ContactCode.Channel.EMAIL:
         from portal.lib.notifications import send_email
@@ -348,8 +342,7 @@ def email_code_problem(user, email: str, code: str, *, use: bool = False) -> str
         return gettext("The code has expired. Ask for a new code.")
     if row.failed_attempts >= settings.STEP_UP_MAX_ATTEMPTS:
         return gettext("Too many wrong codes. Ask for a new code.")
-    code = (code or "").strip()
-    if not (CODE_RE.match(code) and hmac.compare_digest(row.code_hash, _code_digest(row.pk, code))):
+    if not codes.code_matches(row.code_hash, "onboarding-code", row.pk, code):
         ContactCode.objects.filter(pk=row.pk).update(failed_attempts=models.F("failed_attempts") + 1)
         return gettext("The code is wrong.")
     if use:

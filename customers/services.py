@@ -7,7 +7,6 @@ races (a warning handled twice at once is handled once).
 from __future__ import annotations
 
 import hashlib
-import hmac
 import secrets
 import time
 import uuid
@@ -38,6 +37,7 @@ from customers.models import (
     CustomerCode,
     CustomerWarning,
 )
+from portal.lib import codes
 from portal.lib.masking import mask
 from portal.lib.notifications import send_email, send_sms
 from upstream.outbox import enqueue
@@ -965,11 +965,6 @@ def apply_change_failed(request_pk: int, error: str) -> None:
 # --- customers' one-time codes (confirmation and /my/ sign-in) ----------------------------------------------
 
 
-def _customer_code_digest(code_pk: int, code: str) -> str:
-    key = settings.SECRET_KEY.encode()
-    return hmac.new(key, f"customer-code:{code_pk}:{code}".encode(), hashlib.sha256).hexdigest()
-
-
 def customer_channels(customer: Customer) -> list[str]:
     return [
         channel
@@ -994,9 +989,9 @@ def send_customer_code(customer: Customer, purpose: str, channel: str, *, partne
             raise ServiceError(
                 _("A code was sent just now. You can ask again in %(s)d s.") % {"s": int(wait) + 1}
             )
-        code = f"{secrets.randbelow(10**6):06d}"
+        code = codes.new_code()
         row.channel = channel
-        row.code_hash = _customer_code_digest(row.pk, code)
+        row.code_hash = codes.code_digest("customer-code", row.pk, code)
         row.sent_at = timezone.now()
         row.valid_until = row.sent_at + settings.STEP_UP_CODE_TTL
         row.failed_attempts = 0
@@ -1019,11 +1014,7 @@ def verify_customer_code(customer: Customer, purpose: str, code: str) -> bool:
         row = CustomerCode.objects.select_for_update().filter(customer=customer, purpose=purpose).first()
         if row is None or not row.code_hash or row.valid_until is None or row.valid_until <= timezone.now():
             return False
-        if (
-            code.isdigit()
-            and len(code) == 6
-            and hmac.compare_digest(row.code_hash, _customer_code_digest(row.pk, code))
-        ):
+        if codes.code_matches(row.code_hash, "customer-code", row.pk, code):
             row.code_hash = ""
             row.valid_until = None
             row.save(update_fields=["code_hash", "valid_until"])
