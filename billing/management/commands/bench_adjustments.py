@@ -51,7 +51,10 @@ class Command(BaseCommand):
         from bench.run import Gunicorn, Portal, free_port, percentile, server_env
         from upstream.simulator.testing import SimulatorProcess
 
-        env = {**server_env(), "DATABASE_URL": scratch_database(), "DB_POOL": "0", "LOG_LEVEL": "WARNING"}
+        # gunicorn and the worker keep the connection pool, as production runs them; the short set-up and
+        # check steps open one connection each.
+        served = {**server_env(), "DATABASE_URL": scratch_database(), "LOG_LEVEL": "WARNING"}
+        env = {**served, "DB_POOL": "0"}
         subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
         subprocess.run(
             [sys.executable, "manage.py", "seed_demo"], cwd=ROOT, env=env, check=True, capture_output=True
@@ -66,12 +69,14 @@ class Command(BaseCommand):
             tempfile.TemporaryDirectory(prefix="bench-adjust-sim-") as data_dir,
             SimulatorProcess(customers=60, seed=7, resellers=2, data_dir=data_dir, rate_limit=rate) as sim,
         ):
-            env.update({"UPSTREAM_ENDPOINT": sim.url, "UPSTREAM_RATE_LIMIT": str(rate)})
+            upstream = {"UPSTREAM_ENDPOINT": sim.url, "UPSTREAM_RATE_LIMIT": str(rate)}
+            env.update(upstream)
+            served.update(upstream)
             before = inner_step(env, "sync")
             if not before["customers"]:
                 raise CommandError("The simulator gave Reseller A no resale customer with a balance.")
             port = free_port()
-            web = Gunicorn(env, port, workers=4, threads=1)
+            web = Gunicorn(served, port, workers=4, threads=1)
             worker = subprocess.Popen(
                 [
                     sys.executable,
@@ -86,7 +91,7 @@ class Command(BaseCommand):
                     "WARNING",
                 ],
                 cwd=ROOT,
-                env={**env, "SYNC_ON_WORKER_START": "0"},
+                env={**served, "SYNC_ON_WORKER_START": "0"},
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
