@@ -234,8 +234,23 @@ class Ledger:
         only the newest rows up to the window's end (see LedgerRows)."""
         return LedgerRows(self)
 
+    def cached(self, name: str, compute):
+        """`compute()` for this user and these filters, cached while the database is unchanged
+        (portal/lib/unchanged.py). The inputs are the user, the token of their access (accounts.backends)
+        and every field of the filters; without an access token nothing is cached."""
+        from portal.lib.fragments import fingerprint
+        from portal.lib.unchanged import cached
+
+        access = getattr(self.user, "_access_version", None)
+        if access is None:
+            return compute()
+        return cached(f"ledger-{name}", (self.user.pk, access, fingerprint(self.data)), compute)
+
     def totals(self) -> dict:
         """Succeeded allocations and reclaims (reclaims on disassociation included) over the filtered set."""
+        return self.cached("totals", self._totals)
+
+    def _totals(self) -> dict:
         money = DecimalField(max_digits=18, decimal_places=2)
         done = Q(status=Adjustment.Status.SUCCEEDED)
         portal = self.portal.order_by().aggregate(
@@ -318,9 +333,12 @@ class LedgerRows:
         """Both sides counted, each up to the lists' cap (so a count past it reads as "more than")."""
         from portal.lib.lists import COUNT_CAP
 
-        return sum(
-            side.order_by().values("pk")[: COUNT_CAP + 1].count()
-            for side in (self.ledger.portal, self.ledger.upstream)
+        return self.ledger.cached(
+            "count",
+            lambda: sum(
+                side.order_by().values("pk")[: COUNT_CAP + 1].count()
+                for side in (self.ledger.portal, self.ledger.upstream)
+            ),
         )
 
     def exact_count(self) -> int:

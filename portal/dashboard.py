@@ -18,7 +18,8 @@ from django.db import models
 from django.db.models import Count, Q, Sum
 from django.http import Http404
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from customers.filters import ALL_RESELLERS
@@ -80,6 +81,67 @@ def scope_for(user, value: str | None) -> Scope:
     if pk not in names:
         raise Http404
     return Scope([pk], value, names[pk], choices)
+
+
+@dataclass(frozen=True)
+class Access:
+    """Which tiles the user may see (each tile is computed only for those who see it)."""
+
+    money: bool  # balance, funds this month, customers in debt, expiring discounts (admins, finance)
+    warnings: bool  # open warnings by category
+    orders: bool  # orders awaiting the partner's payment (those who may pay them)
+    funnel: bool  # the onboarding funnel (those who create customers)
+    requests: bool  # association requests waiting (partner admins)
+
+
+def tiles(partner_ids: list[int], access: Access, now: datetime) -> dict:
+    """Every number of the page for these partners and this access, as of `now` (to the minute).
+
+    Cached while the database has not changed (portal/lib/unchanged.py): the numbers are a function of the
+    committed data and of the key's inputs, the time zone and language included (months are the user's,
+    and the sync rows say "3 minutes ago" in the user's words)."""
+    from portal.lib.unchanged import cached
+
+    tz = timezone.get_current_timezone()
+    inputs = (
+        tuple(partner_ids),
+        access,
+        now.isoformat(),
+        timezone.get_current_timezone_name(),
+        translation.get_language(),
+    )
+    return cached("dashboard", inputs, lambda: _plain(_tiles(partner_ids, access, now, tz)))
+
+
+def _plain(value):
+    """The tiles with their lazy labels said in the active language (in the key): a lazy string costs ~0.2 ms
+    to unpickle from the cache, a plain one nothing."""
+    if isinstance(value, Promise):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _tiles(partner_ids: list[int], access: Access, now: datetime, tz) -> dict:
+    from portal.views import sync_rows
+
+    ids, today = partner_ids, now.astimezone(tz).date()
+    return {
+        "months": association_months(ids, tz, today),
+        "sync": sync_rows(now),
+        "customers": customer_breakdown(ids),
+        "balance": balance_tile(ids) if access.money else None,
+        "funds": funds_this_month(ids, tz, today) if access.money else None,
+        "debt": customers_in_debt(ids) if access.money else None,
+        "orders_awaiting": orders_awaiting_payment(ids) if access.orders else None,
+        "expiring": expiring_soon(ids, now) if access.money else None,
+        "warnings": open_warnings(ids) if access.warnings else None,
+        "funnel": onboarding_funnel(ids, tz, today) if access.funnel else None,
+        "requests": pending_requests(ids) if access.requests else None,
+    }
 
 
 # --- associations by month, in the user's time zone ---------------------------------------------------------
@@ -354,7 +416,7 @@ def balance_tile(partner_ids: list[int]) -> dict:
     return {"known": True, "available": accounts["amount"] - pending, "accounts": accounts["n"]}
 
 
-def funds_this_month(partner_ids: list[int], tz=None) -> dict:
+def funds_this_month(partner_ids: list[int], tz=None, today: date | None = None) -> dict:
     """Allocated and reclaimed (including reclaims on disassociation) since the first of this month in the
     user's time zone: the maintained FundsDay rows of the whole rollup days since then (billing 0008), plus,
     where the month begins in the middle of a rollup day (any zone but Asia/Shanghai's offset), the records
@@ -362,7 +424,8 @@ def funds_this_month(partner_ids: list[int], tz=None) -> dict:
     from billing.models import RECLAIMS, AdjustRecord, FundsDay
 
     tz = tz or timezone.get_current_timezone()
-    start = _instant(timezone.localdate(timezone=tz).replace(day=1), tz)
+    today = today or timezone.localdate(timezone=tz)
+    start = _instant(today.replace(day=1), tz)
     rollup_tz = zoneinfo.ZoneInfo(ROLLUP_ZONE)
     local = start.astimezone(rollup_tz)
     first_whole = (
@@ -393,7 +456,7 @@ def funds_this_month(partner_ids: list[int], tz=None) -> dict:
     return {**sums, "since": start.date()}
 
 
-def onboarding_funnel(partner_ids: list[int], tz=None) -> dict:
+def onboarding_funnel(partner_ids: list[int], tz=None, today: date | None = None) -> dict:
     """Customers created through the portal since the first of this month (user's time zone), how many of
     them are verified, and how many have had a first allocation that succeeded (issue 14). One query."""
     from django.db.models import Exists, OuterRef
@@ -402,7 +465,8 @@ def onboarding_funnel(partner_ids: list[int], tz=None) -> dict:
     from customers.models import Customer, CustomerApplication
 
     tz = tz or timezone.get_current_timezone()
-    start = _instant(timezone.localdate(timezone=tz).replace(day=1), tz)
+    today = today or timezone.localdate(timezone=tz)
+    start = _instant(today.replace(day=1), tz)
     allocated = Adjustment.objects.filter(
         customer_id=OuterRef("customer_id"),
         kind=Adjustment.Kind.ALLOCATE,

@@ -28,15 +28,20 @@ def dashboard(request):
 
     user = request.user
     scope = numbers.scope_for(user, request.GET.get("partner"))
-    ids = scope.partner_ids
-    months = numbers.association_months(ids)
-    sync = sync_rows()
     # To the minute: the body is then the same for a minute while the numbers stay, and comes from the
     # fragment cache (portal/lib/fragments.py: keyed by everything it shows, never stale).
     now = timezone.now().replace(second=0, microsecond=0)
-    may_see_money = user.has_role("admin", "finance")
-    may_see_warnings = user.has_perm("customers.view_customerwarning")
+    access = numbers.Access(
+        money=user.has_role("admin", "finance"),
+        warnings=user.has_perm("customers.view_customerwarning"),
+        orders=user.has_perm("customers.pay_order"),
+        funnel=user.has_perm("customers.add_customerapplication"),
+        requests=user.is_partner_admin,
+    )
+    tiles = numbers.tiles(scope.partner_ids, access, now)
+    months = tiles["months"]
     context = {
+        **tiles,
         "scope": scope,
         # Built from the months only when the body is rendered (not when it comes from the cache).
         "series": Derived(numbers.series_totals, months, scope.records_param),
@@ -44,24 +49,8 @@ def dashboard(request):
         "chart": Derived(numbers.chart, months),
         "year_from": months[0].start,
         "year_to": months[-1].end,
-        "customers": numbers.customer_breakdown(ids),
-        "balance": numbers.balance_tile(ids) if may_see_money else None,
-        "funds": numbers.funds_this_month(ids) if may_see_money else None,
-        "debt": numbers.customers_in_debt(ids) if may_see_money else None,
-        # Those who may pay them (finance, admins); the tile links to the filtered order list.
-        "orders_awaiting": numbers.orders_awaiting_payment(ids)
-        if user.has_perm("customers.pay_order")
-        else None,
-        "expiring": numbers.expiring_soon(ids) if may_see_money else None,
-        "warnings": numbers.open_warnings(ids) if may_see_warnings else None,
-        # Those who create customers (admins, sales): created → verified → first allocation (issue 14).
-        "funnel": numbers.onboarding_funnel(ids)
-        if user.has_perm("customers.add_customerapplication")
-        else None,
-        # The requests list is for admins (customers.views.request_list).
-        "requests": numbers.pending_requests(ids) if user.is_partner_admin else None,
-        "fresh": numbers.freshness(sync, now=now),
-        "sync": sync if user.has_perm("upstream.view_syncrun") else None,
+        "fresh": numbers.freshness(tiles["sync"], now=now),
+        "sync": tiles["sync"] if user.has_perm("upstream.view_syncrun") else None,
         "query": urlencode({"partner": scope.value}) if scope.value else "",
         "refreshed_at": now,
     }
@@ -80,13 +69,14 @@ def csrf_failure(request, reason=""):
     return render(request, "403_csrf.html", {"reason": reason}, status=403)
 
 
-def _ago(when) -> str:
+def _ago(when, now=None) -> str:
     """ "3 minutes ago" / "3 分钟前"."""
-    return _("%(delta)s ago") % {"delta": timesince(when)}
+    return _("%(delta)s ago") % {"delta": timesince(when, now)}
 
 
-def sync_rows() -> list[dict]:
-    """Per registered dataset: its newest run and its newest good run (two queries, whatever the runs)."""
+def sync_rows(now=None) -> list[dict]:
+    """Per registered dataset: its newest run and its newest good run (two queries, whatever the runs), and
+    how long ago each was (as of `now`)."""
     from upstream.models import SyncRun
     from upstream.sync import datasets
 
@@ -110,9 +100,9 @@ def sync_rows() -> list[dict]:
                 "name": d.name,
                 "label": d.verbose_name,
                 "run": run,
-                "run_ago": _ago(run.started_at) if run else "",
+                "run_ago": _ago(run.started_at, now) if run else "",
                 "good": good_run,
-                "good_ago": _ago(good_run.finished_at or good_run.started_at) if good_run else "",
+                "good_ago": _ago(good_run.finished_at or good_run.started_at, now) if good_run else "",
             }
         )
     return rows

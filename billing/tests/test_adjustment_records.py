@@ -343,3 +343,38 @@ def test_the_totals_from_the_daily_sums_equal_summing_the_rows(partners, dist_ad
             if row["row_status"] == "succeeded":
                 expected["allocated" if row["row_kind"] == "allocate" else "reclaimed"] += row["row_amount"]
         assert ledger.totals() == expected
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_count_and_totals_are_cached_only_while_nothing_is_committed(client_for, ra_finance, book):
+    from portal.lib.unchanged import database_stamp
+
+    client = client_for(ra_finance)
+    # A commit anywhere in the cluster between the two requests is a miss: tried until there was none.
+    for _attempt in range(50):
+        stamp = database_stamp()
+        client.get(URL)
+        with CaptureQueriesContext(connection) as hit:
+            response = client.get(URL)
+        if database_stamp() == stamp:
+            break
+    assert response.context["totals"] == {"allocated": Decimal("125.50"), "reclaimed": Decimal("7.25")}
+    assert response.context["page"].paginator.count == 4
+    # The stamp is read for the count and for the totals, and neither is run.
+    sql = [q["sql"] for q in hit]
+    assert sum("pg_current_snapshot" in q for q in sql) == 2, sql
+    assert not [q for q in sql if "COUNT(" in q or "SUM(" in q], sql
+
+    AdjustRecord.objects.create(
+        partner=book["console"].partner,
+        customer_upstream_id="ra-c2",
+        trans_id="T-4",
+        operation_type=AdjustRecord.OperationType.ALLOCATE,
+        amount=Decimal("0.50"),
+        operation_time=timezone.now(),
+        currency="CNY",
+    )
+    response = client.get(URL)
+    assert response.context["totals"] == {"allocated": Decimal("126.00"), "reclaimed": Decimal("7.25")}
+    assert response.context["page"].paginator.count == 5
+    assert "126.00" in response.content.decode()

@@ -427,3 +427,87 @@ def test_only_the_parts_whose_dataset_is_late_are_flagged(client_for, ra_admin):
     balance = body.split('data-testid="tile-balance"')[1].split("</section>")[0]
     assert 'data-testid="stale"' not in associations and "截至" in associations  # "as of"
     assert 'data-testid="stale"' in balance and "已过 2\xa0小时" in balance  # "2 hours old"
+
+
+# --- the numbers cached while the database is unchanged (portal/lib/unchanged.py) ------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_numbers_are_cached_until_anything_is_committed(client_for, ra_admin, partners, make_customer):
+    from customers.models import AssociationRequest
+    from portal.lib.unchanged import database_stamp
+
+    client = client_for(ra_admin)
+    # The stamp is the whole cluster's: a commit in another database (another test run, a worker) between
+    # the two requests is a miss. Tried until the two requests had the cluster to themselves.
+    for _attempt in range(50):
+        stamp = database_stamp()
+        client.get(DASHBOARD)  # computes the numbers (and the body)
+        with CaptureQueriesContext(connection) as hit:
+            body = client.get(DASHBOARD).content.decode()
+        if database_stamp() == stamp:
+            break
+    # The user and the database's stamp: none of the tiles' queries.
+    assert len(hit) == 2, [q["sql"][:80] for q in hit]
+    assert re.search(r'data-testid="requests-pending_partner">[^<]*<strong>0</strong>', body)
+
+    AssociationRequest.objects.create(
+        partner=partners["ra"],
+        customer=make_customer("ra"),
+        kind=AssociationRequest.Kind.DISASSOCIATE,
+        direction="partner",
+        status=AssociationRequest.Status.PENDING_PARTNER,
+        reason="why",
+        expires_at=timezone.now() + timedelta(days=7),
+    )
+    with CaptureQueriesContext(connection) as miss:
+        body = client.get(DASHBOARD).content.decode()
+    assert len(miss) == DASHBOARD_QUERIES["ra-admin"] + 1  # the stamp, then every tile anew
+    assert re.search(r'data-testid="requests-pending_partner">[^<]*<strong>1</strong>', body)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_commit_of_a_transaction_running_while_the_value_was_computed_changes_the_stamp():
+    import psycopg
+    from psycopg import sql
+
+    from portal.lib.unchanged import cached, database_stamp
+
+    def runs():
+        return SyncRun.objects.filter(dataset="unchanged-test").count()
+
+    for _attempt in range(50):  # until nothing else in the cluster committed between the two (see above)
+        stamp = database_stamp()
+        first = cached("test", (), runs)
+        second = cached("test", (), lambda: "recomputed")
+        if database_stamp() == stamp:
+            break
+    assert first == second == 0
+    # A writer that began before the value below is computed and commits after it: its row is not in the
+    # value, and the value must not be served once the row is committed.
+    row = SyncRun(dataset="unchanged-test", status=SyncRun.Status.SUCCEEDED)
+    fields = [f for f in SyncRun._meta.concrete_fields if not f.primary_key]
+    insert = sql.SQL("INSERT INTO upstream_syncrun ({}) VALUES ({})").format(
+        sql.SQL(", ").join(sql.Identifier(f.column) for f in fields),
+        sql.SQL(", ").join(sql.Placeholder() * len(fields)),
+    )
+    db = connection.settings_dict
+    conninfo = {"dbname": db["NAME"], "user": db["USER"], "host": db["HOST"], "port": db["PORT"]}
+    with psycopg.connect(**conninfo, password=db["PASSWORD"] or None) as writer:
+        writer.execute(insert, [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields])
+        stamp = database_stamp()
+        assert cached("test", ("other",), runs) == 0
+        assert database_stamp() == stamp
+        writer.commit()
+    assert database_stamp() != stamp
+    assert cached("test", ("other",), runs) == 1
+    assert cached("test", (), runs) == 1
+
+
+def test_inside_a_transaction_nothing_is_cached():
+    from portal.lib.unchanged import cached, database_stamp
+
+    assert database_stamp() is None
+    SyncRun.objects.create(dataset="unchanged-test", status=SyncRun.Status.SUCCEEDED)
+    assert cached("test", (), lambda: 1) == 1
+    assert cached("test", (), lambda: 2) == 2
