@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
 # (label, url name) or (label, [children]); the url name also marks the active entry.
@@ -56,6 +57,18 @@ def shell(request):
         return {"portal_demo": settings.PORTAL_DEMO}
     match = getattr(request, "resolver_match", None)
     current = match.view_name if match else ""
+    return {
+        "portal_demo": settings.PORTAL_DEMO,
+        # Built only when the header is rendered, not when it comes from the fragment cache (~1 ms).
+        "nav": SimpleLazyObject(lambda: navigation(user, current)),
+        "show_admin_link": user.is_staff or user.is_superuser,
+        "show_outbox_link": settings.PORTAL_DEMO and user.has_perm("accounts.view_outbox"),
+    }
+
+
+def navigation(user, current: str) -> list[dict]:
+    """The entries the user may open, `current` (a view name) marked active: a function of the user's access
+    and the page, both in the header fragment's key (portal.templatetags.portal.page_header)."""
     nav = []
     # Badges that load (and refresh) themselves through htmx: url name of the entry → the badge's url name.
     badges = (
@@ -80,9 +93,4 @@ def shell(request):
             nav.append(entry)
         else:
             nav.append(_entry(label, target, current))
-    return {
-        "portal_demo": settings.PORTAL_DEMO,
-        "nav": nav,
-        "show_admin_link": user.is_staff or user.is_superuser,
-        "show_outbox_link": settings.PORTAL_DEMO and user.has_perm("accounts.view_outbox"),
-    }
+    return nav

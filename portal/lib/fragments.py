@@ -167,9 +167,11 @@ def _key(request, template: str, context: dict) -> str | None:
     return "fragment:" + hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
-def render_cached(request, template: str, context: dict) -> str:
+def render_cached(request, template: str, context: dict, *, key_context: dict | None = None) -> str:
     """`render_to_string(template, context)`, from the cache when the same content was rendered before.
 
+    `key_context` (default: the context) is what the key digests besides the request's parts listed above:
+    a caller passes less only for values that are a function of those parts (the header's navigation).
     A context value fingerprint() does not know is a programming error: it is logged (with the type to teach
     it), and the fragment is rendered without the cache rather than failing the page.
     """
@@ -177,7 +179,7 @@ def render_cached(request, template: str, context: dict) -> str:
     key = None
     if seconds:
         try:
-            key = _key(request, template, context)
+            key = _key(request, template, context if key_context is None else key_context)
         except TypeError:
             logger.exception("Fragment %s rendered without the cache", template)
     if key is not None:

@@ -62,7 +62,11 @@ def page_header(context) -> str:
     """{% page_header %}: the signed-in header (includes/header.html) from the fragment cache.
 
     Every page draws it, and it is the same for a user on a page until their access, name, language or the
-    page's URL changes (all in the fragment's key): rendered, it cost every page ~1.5 ms.
+    page's URL changes (all in the fragment's key): rendered, it cost every page ~1.5 ms. The navigation is
+    a function of exactly those (portal.context_processors.navigation), so the key names the flags beside it
+    and the navigation itself is only built when the header is rendered.
     """
-    shell = {name: context.get(name) for name in ("nav", "show_admin_link", "show_outbox_link")}
-    return fragments.render_cached(context["request"], "includes/header.html", shell)
+    flags = {name: context.get(name) for name in ("show_admin_link", "show_outbox_link")}
+    return fragments.render_cached(
+        context["request"], "includes/header.html", {**flags, "nav": context.get("nav")}, key_context=flags
+    )

@@ -160,3 +160,18 @@ class TestMasking:
     def test_account_names_keep_the_ends(self):
         assert mask_account_name("hwc-abc123") == "hw*******3"
         assert "abc12" not in mask_account_name("hwc-abc123")
+
+
+class TestRedisCache:
+    def test_one_client_serves_every_operation_and_values_round_trip(self):
+        from django.core.cache import caches
+
+        from portal.lib.cache import RedisCache
+
+        cache = caches["default"]
+        assert isinstance(cache, RedisCache)
+        client = cache._cache.get_client(write=True)
+        assert cache._cache.get_client() is client
+        cache.set("lib-test", {"amount": Decimal("1.10")}, 30)
+        assert cache.get("lib-test") == {"amount": Decimal("1.10")}
+        assert cache.delete("lib-test") and cache.get("lib-test") is None
