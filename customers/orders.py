@@ -158,6 +158,15 @@ class Order(models.Model):
                 name="order_list_idx",
                 condition=models.Q(parent__isnull=True),
             ),
+            # The list filtered by order type (renewals this month): see migration 0018.
+            models.Index(
+                "order_type",
+                models.F("ordered_at").desc(nulls_last=True),
+                models.F("id").desc(),
+                include=["partner"],
+                name="order_type_list_idx",
+                condition=models.Q(parent__isnull=True),
+            ),
             models.Index("customer", models.F("ordered_at").desc(nulls_last=True), name="order_customer_idx"),
             # "Awaiting the partner's payment": few rows, asked by the dashboard tile and the filter.
             models.Index(
