@@ -46,6 +46,8 @@ TRIVIAL = "trivial"
 
 PAGES: list[Page] = [
     Page(TRIVIAL, "/_bench/trivial/", signed_in=False),
+    # The least a signed-in page costs: the session and the user read, nothing else (a second ceiling).
+    Page("signed_in", "/_bench/signed-in/"),
     Page("customers", "/customers/"),
     Page("customers_filtered", "/customers/?association_type={customer_association_type}"),
     Page("customers_search", "/customers/?name={customer_name}"),

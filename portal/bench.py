@@ -2,6 +2,8 @@
 
 - `trivial`: the ceiling of the benchmark, a view that touches neither the database nor the session's user,
   so its throughput is what the Django stack, gunicorn and the load generator can do on this machine.
+- `trivial_signed_in`: the ceiling of a signed-in page, the same view after the session and its user are
+  loaded (what every page of the portal pays before it does anything of its own).
 - `QueryCountMiddleware`: counts the SQL queries of each request (every middleware included, as it is the
   outermost one) and reports them in the `X-Queries` response header, which the driver reads.
 """
@@ -17,6 +19,13 @@ QUERIES_HEADER = "X-Queries"
 
 @never_cache
 def trivial(request):
+    return HttpResponse(b"ok", content_type="text/plain")
+
+
+@never_cache
+def trivial_signed_in(request):
+    if not request.user.is_authenticated:  # loads the session and the user, as every staff page does
+        return HttpResponse(b"signed out", content_type="text/plain", status=403)
     return HttpResponse(b"ok", content_type="text/plain")
 
 

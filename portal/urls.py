@@ -32,3 +32,4 @@ urlpatterns = [
 ]
 if settings.BENCH:  # `make bench` only (bench/README.md): the ceiling the pages are measured against
     urlpatterns.append(path("_bench/trivial/", bench.trivial, name="bench-trivial"))
+    urlpatterns.append(path("_bench/signed-in/", bench.trivial_signed_in, name="bench-signed-in"))

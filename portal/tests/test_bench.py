@@ -120,6 +120,8 @@ def test_bench_hooks_are_off_in_production():
     assert "portal.bench.QueryCountMiddleware" not in settings.MIDDLEWARE
     with pytest.raises(Resolver404):
         resolve("/_bench/trivial/")
+    with pytest.raises(Resolver404):
+        resolve("/_bench/signed-in/")
 
 
 @pytest.mark.django_db
@@ -190,14 +192,14 @@ def test_make_bench_end_to_end(transactional_db, partners, dist_admin, driver, t
     out = tmp_path / "results.json"
     env = {**os.environ, "DATABASE_URL": _database_url()}
     command = [sys.executable, "-m", "bench.run", "--seconds", "1", "--driver", driver, "--out", str(out)]
-    command += ["--pages", "customers,customer_detail,warning_count", "--user", dist_admin.username]
+    command += ["--pages", "signed_in,customers,customer_detail,warning_count", "--user", dist_admin.username]
     command += ["--password", "bench-password-1"]
     done = subprocess.run(command, cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stdout + done.stderr
 
     report = json.loads(out.read_text())
     pages = report["pages"]
-    assert set(pages) == {TRIVIAL, "customers", "customer_detail", "warning_count"}
+    assert set(pages) == {TRIVIAL, "signed_in", "customers", "customer_detail", "warning_count"}
     for name, figures in pages.items():
         assert figures.keys() >= RESULT_KEYS, name
         assert figures["errors"] == 0, (name, figures)
@@ -215,6 +217,7 @@ def test_make_bench_end_to_end(transactional_db, partners, dist_admin, driver, t
         (pages[TRIVIAL]["rps_start"] + pages[TRIVIAL]["rps_end"]) / 2, abs=0.1
     )
     assert report["run"]["ceiling_drift"] is not None
+    assert pages["signed_in"]["queries"] == 1  # the user (the session comes from the cache), answered 200
     assert pages["customers"]["queries"] > 0
     assert pages["customers"]["ratio_to_trivial"] == pytest.approx(
         pages["customers"]["rps"] / pages[TRIVIAL]["rps"], abs=0.002
