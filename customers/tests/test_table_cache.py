@@ -178,3 +178,27 @@ def test_each_request_s_filterset_has_its_own_filters(ra_admin, rb_admin):
     assert mine.filters["name"].filter.f.parent is mine  # a method filter runs on its own filterset
     assert theirs.filters["name"].filter.f.parent is theirs
     assert getattr(CustomerFilter.base_filters["name"], "parent", None) is None  # the declared ones untouched
+
+
+def test_two_users_of_the_same_role_and_partner_get_their_own_header_and_table(
+    client, make_staff, make_customer
+):
+    # request.user is a lazy object: the key must digest the user it stands for, not the wrapper (whose own
+    # fields are all private, so every user once had the same fingerprint).
+    make_customer("ra")
+    pages = {}
+    for name in ("ra-sales-one", "ra-sales-two"):
+        user = make_staff("ra", "sales", username=name)
+        client.force_login(user, backend="accounts.backends.PortalBackend")
+        pages[name] = client.get(LIST, headers=EN).content.decode()
+    assert "<summary>ra-sales-one</summary>" in pages["ra-sales-one"]
+    assert "<summary>ra-sales-two</summary>" in pages["ra-sales-two"]
+    assert "<summary>ra-sales-one</summary>" not in pages["ra-sales-two"]
+
+
+def test_a_lazy_user_is_fingerprinted_as_the_user_it_stands_for(ra_admin, ra_finance):
+    from django.utils.functional import SimpleLazyObject
+
+    lazy = SimpleLazyObject(lambda: ra_admin)
+    assert fragments.fingerprint(lazy) == fragments.fingerprint(ra_admin)
+    assert fragments.fingerprint(lazy) != fragments.fingerprint(SimpleLazyObject(lambda: ra_finance))

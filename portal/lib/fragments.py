@@ -41,7 +41,7 @@ from django.forms import BaseForm
 from django.http import QueryDict
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
-from django.utils.functional import Promise
+from django.utils.functional import LazyObject, Promise, empty
 from django_filters.filterset import BaseFilterSet
 
 logger = logging.getLogger(__name__)
@@ -80,6 +80,10 @@ def fingerprint(value):
     """A plain, deterministic structure that changes whenever anything a template could show of it does."""
     if isinstance(value, _SCALARS):
         return value
+    if isinstance(value, LazyObject):  # request.user: the object it stands for, not the wrapper
+        if value._wrapped is empty:
+            value._setup()
+        return fingerprint(value._wrapped)
     if isinstance(value, Promise):  # a lazy translation, as the active language says it
         return str(value)
     if isinstance(value, Model):
