@@ -202,3 +202,16 @@ def test_a_lazy_user_is_fingerprinted_as_the_user_it_stands_for(ra_admin, ra_fin
     lazy = SimpleLazyObject(lambda: ra_admin)
     assert fragments.fingerprint(lazy) == fragments.fingerprint(ra_admin)
     assert fragments.fingerprint(lazy) != fragments.fingerprint(SimpleLazyObject(lambda: ra_finance))
+
+
+def test_the_signed_in_user_through_every_middleware_can_be_keyed(
+    client_for, ra_admin, make_customer, caplog
+):
+    # django_otp's middleware hangs a partial (is_verified) on the user: it is no data of the user's, and a
+    # key that could not be made would render every table and header anew (logged).
+    make_customer("ra")
+    client = client_for(ra_admin)
+    with caplog.at_level("ERROR", logger="portal.lib.fragments"):
+        client.get(LIST, headers=EN)
+        client.get(reverse("portal:dashboard"), headers=EN)
+    assert not [r for r in caplog.records if r.name == "portal.lib.fragments"]

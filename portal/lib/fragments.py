@@ -144,7 +144,7 @@ def _model(obj: Model):
     fields = tuple(
         (name, value if type(value) in _PLAIN else fingerprint(value))
         for name, value in obj.__dict__.items()
-        if name[0] != "_"
+        if name[0] != "_" and not callable(value)  # not data: django_otp's user.is_verified, say
     )
     related = tuple(
         (name, None if rel is None else _model(rel)) for name, rel in obj._state.fields_cache.items()
