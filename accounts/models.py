@@ -38,7 +38,7 @@ class PartnerQuerySet(models.QuerySet):
 class Partner(models.Model):
     """A tenant: a distributor, one of its resellers, or a solution provider."""
 
-    _visible_ids: list[int] | None = None  # visible_partner_ids, read once per instance
+    _resellers: list[tuple[int, str]] | None = None  # resellers_by_name, read once per instance
 
     class Tier(models.TextChoices):
         DISTRIBUTOR = "distributor", _("Distributor")
@@ -116,9 +116,16 @@ class Partner(models.Model):
         """
         if not self.is_distributor:
             return [self.pk]
-        if self._visible_ids is None:
-            self._visible_ids = [self.pk, *self.resellers.values_list("pk", flat=True)]
-        return list(self._visible_ids)
+        return [self.pk, *(pk for pk, _name in self.resellers_by_name())]
+
+    def resellers_by_name(self) -> list[tuple[int, str]]:
+        """A distributor's resellers as (pk, name), by name (none for others): one query per instance, which
+        the scope filters and visible_partner_ids share."""
+        if not self.is_distributor:
+            return []
+        if self._resellers is None:
+            self._resellers = list(self.resellers.order_by("name").values_list("pk", "name"))
+        return list(self._resellers)
 
 
 def unshown_staff_columns(path: str) -> list[str]:

@@ -269,7 +269,7 @@ def partner_scope_choices(user: User) -> list[tuple[str, str]]:
     partner = user.partner
     if partner is None or not partner.is_distributor:
         return []
-    resellers = list(partner.resellers.order_by("name").values_list("pk", "name"))
+    resellers = partner.resellers_by_name()
     return [
         (str(partner.pk), partner.name),
         (ALL_RESELLERS, str(_("All resellers combined"))),

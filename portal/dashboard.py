@@ -61,7 +61,7 @@ def scope_for(user, value: str | None) -> Scope:
         if value and value != str(partner.pk):
             raise Http404
         return Scope([partner.pk], "", partner.name)
-    resellers = list(partner.resellers.order_by("name").values_list("pk", "name"))
+    resellers = partner.resellers_by_name()
     choices = [
         ("", partner.name),
         (ALL_RESELLERS, str(_("All resellers combined"))),
