@@ -421,7 +421,7 @@ FOUR_ROWS = "document.querySelectorAll('#customer-table tbody tr[data-customer]'
 def test_back_after_filtering_restores_the_form_and_the_language_switch_keeps_the_filters(
     page, ra_admin, ra_sales, make_customer
 ):
-    from conftest import sign_in
+    from conftest import htmx_settled, sign_in
 
     customers = _browser_customers(make_customer, ra_admin, ra_sales)
     gold = {c.customer_id for c in customers if c.label == "gold"}
@@ -436,6 +436,7 @@ def test_back_after_filtering_restores_the_form_and_the_language_switch_keeps_th
     page.press("input[name=label]", "Enter")
     page.wait_for_url("**/customers/?*label=gold*")
     page.wait_for_function(FOUR_ROWS)
+    htmx_settled(page)  # the swapped-in filter form is wired up when htmx settles it
     page.select_option("select[name=frozen]", "1")
     page.wait_for_url("**frozen=1*")
     page.locator("#customer-table td.empty").wait_for()
