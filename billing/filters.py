@@ -236,15 +236,17 @@ class Ledger:
 
     def cached(self, name: str, compute):
         """`compute()` for this user and these filters, cached while the database is unchanged
-        (portal/lib/unchanged.py). The inputs are the user, the token of their access (accounts.backends)
-        and every field of the filters; without an access token nothing is cached."""
+        (portal/lib/unchanged.py). The inputs are the user, the token of their access (accounts.backends),
+        every field of the filters and the time zone their dates are days of; without an access token
+        nothing is cached."""
         from portal.lib.fragments import fingerprint
         from portal.lib.unchanged import cached
 
         access = getattr(self.user, "_access_version", None)
         if access is None:
             return compute()
-        return cached(f"ledger-{name}", (self.user.pk, access, fingerprint(self.data)), compute)
+        zone = timezone.get_current_timezone_name()
+        return cached(f"ledger-{name}", (self.user.pk, access, zone, fingerprint(self.data)), compute)
 
     def totals(self) -> dict:
         """Succeeded allocations and reclaims (reclaims on disassociation included) over the filtered set."""
