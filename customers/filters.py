@@ -40,7 +40,8 @@ def staff_of(user: User):
     partner = user.partner
     if partner is None:
         return User.objects.none()
-    return eligible_account_managers(partner.visible_partner_ids())
+    # An option shows the username; the rest of each row (the password hash among it) is not read.
+    return eligible_account_managers(partner.visible_partner_ids()).only("id", "username")
 
 
 class SortFilter(django_filters.OrderingFilter):
