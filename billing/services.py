@@ -1072,48 +1072,51 @@ def reconcile(partner_ids: list[int], start: date, end: date) -> list[Reconcilia
     begin = timezone.make_aware(datetime.combine(start, datetime.min.time()))
     finish = timezone.make_aware(datetime.combine(end + timedelta(days=1), datetime.min.time()))
     kinds = {AdjustRecord.OperationType.ALLOCATE: "allocate", AdjustRecord.OperationType.RECLAIM: "reclaim"}
+    # Matched on plain values (a week of a large partner is tens of thousands of rows); the mismatches a page
+    # or an email shows get their rows from hydrate().
+    adjustment_columns = ("upstream_transaction_id", "amount", "kind", "status", "finished_at")
+    record_columns = ("trans_id", "amount", "operation_type", "operation_time")
     portal = {
-        a.upstream_transaction_id: a
-        for a in Adjustment.objects.filter(
+        row[0]: row
+        for row in Adjustment.objects.filter(
             partner_id__in=partner_ids,
             customer__isnull=False,
             status=Adjustment.Status.SUCCEEDED,
             finished_at__gte=begin,
             finished_at__lt=finish,
-        ).select_related("customer")
+        ).values_list(*adjustment_columns)
     }
     records = {
-        r.trans_id: r
-        for r in AdjustRecord.objects.filter(
+        row[0]: row
+        for row in AdjustRecord.objects.filter(
             partner_id__in=partner_ids,
             operation_type__in=list(kinds),
             operation_time__gte=begin,
             operation_time__lt=finish,
-        )
+        ).values_list(*record_columns)
     }
     # The other half of pairs that straddle the window's edges.
     records.update(
         {
-            r.trans_id: r
-            for r in AdjustRecord.objects.filter(
+            row[0]: row
+            for row in AdjustRecord.objects.filter(
                 partner_id__in=partner_ids, trans_id__in=[t for t in portal if t not in records]
-            )
+            ).values_list(*record_columns)
         }
     )
     portal.update(
         {
-            a.upstream_transaction_id: a
-            for a in Adjustment.objects.filter(
+            row[0]: row
+            for row in Adjustment.objects.filter(
                 partner_id__in=partner_ids,
                 upstream_transaction_id__in=[t for t in records if t not in portal],
-            ).select_related("customer")
+            ).values_list(*adjustment_columns)
         }
     )
+    # Explanations are written by people, a few per partner: read them all rather than name every key.
     notes = {
         n.trans_id: n
-        for n in ReconciliationNote.objects.filter(
-            partner_id__in=partner_ids, trans_id__in=list(portal.keys() | records.keys())
-        ).select_related("explained_by")
+        for n in ReconciliationNote.objects.filter(partner_id__in=partner_ids).select_related("explained_by")
     }
     days = {
         start + timedelta(days=n): ReconciliationDay(start + timedelta(days=n))
@@ -1125,29 +1128,50 @@ def reconcile(partner_ids: list[int], start: date, end: date) -> list[Reconcilia
 
     for trans_id in portal.keys() | records.keys():
         adjustment, record = portal.get(trans_id), records.get(trans_id)
-        day = day_of(record.operation_time if record else adjustment.finished_at)
+        day = day_of(record[3] if record else adjustment[4])
         bucket = days.get(day)
         if bucket is None:  # the far half of a pair whose day is outside the window
             continue
         if adjustment is not None:
             bucket.portal_count += 1
-            bucket.portal_total += adjustment.amount
+            bucket.portal_total += adjustment[1]
         if record is not None:
             bucket.upstream_count += 1
-            bucket.upstream_total += record.amount
-        if adjustment is not None and adjustment.status != Adjustment.Status.SUCCEEDED:
+            bucket.upstream_total += record[1]
+        if adjustment is not None and adjustment[3] != Adjustment.Status.SUCCEEDED:
             adjustment = None  # a record that names a failed or open adjustment: the portal did not count it
         if adjustment and record:
-            if adjustment.amount == record.amount and adjustment.kind == kinds.get(record.operation_type):
+            if adjustment[1] == record[1] and adjustment[2] == kinds.get(record[2]):
                 bucket.matched += 1
                 continue
             problem = "different"
         else:
             problem = "missing_portal" if record else "missing_upstream"
-        bucket.mismatches.append(Mismatch(trans_id, problem, day, adjustment, record, notes.get(trans_id)))
+        bucket.mismatches.append(Mismatch(trans_id, problem, day, note=notes.get(trans_id)))
     for bucket in days.values():
         bucket.mismatches.sort(key=lambda m: m.trans_id)
     return sorted(days.values(), key=lambda d: d.day, reverse=True)
+
+
+def hydrate(partner_ids: list[int], mismatches: list[Mismatch]) -> list[Mismatch]:
+    """Give the mismatches to be shown their portal adjustment (only a succeeded one: the portal counts no
+    other) and their platform record: two queries for any number of them."""
+    wanted = [m.trans_id for m in mismatches]
+    adjustments = {
+        a.upstream_transaction_id: a
+        for a in Adjustment.objects.filter(
+            partner_id__in=partner_ids, upstream_transaction_id__in=wanted, status=Adjustment.Status.SUCCEEDED
+        ).select_related("customer")
+    }
+    records = {
+        r.trans_id: r for r in AdjustRecord.objects.filter(partner_id__in=partner_ids, trans_id__in=wanted)
+    }
+    for mismatch in mismatches:
+        if mismatch.problem != "missing_portal":
+            mismatch.adjustment = adjustments.get(mismatch.trans_id)
+        if mismatch.problem != "missing_upstream":
+            mismatch.record = records.get(mismatch.trans_id)
+    return mismatches
 
 
 def explain_mismatch(*, partner: Partner, trans_id: str, note: str, user) -> ReconciliationNote:

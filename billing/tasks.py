@@ -15,6 +15,8 @@ from billing.models import PartnerDiscount
 log = logging.getLogger(__name__)
 
 REMINDER_BATCH = 500
+# The open differences a reconciliation email lists; the subject counts them all, the page shows them all.
+EMAILED_MISMATCHES = 100
 
 
 def _discount_context(discount: PartnerDiscount) -> dict:
@@ -113,13 +115,16 @@ def reconcile_daily() -> int:
         )
         if not admins:
             continue
-        (result,) = services.reconcile(partner.visible_partner_ids(), day, day)
+        partner_ids = partner.visible_partner_ids()
+        (result,) = services.reconcile(partner_ids, day, day)
         open_ = [m for m in result.mismatches if not m.explained]
         if not open_:
             continue
+        # The count is in the subject; the page lists them all (a large partner can have thousands a day).
+        listed = services.hydrate(partner_ids, open_[:EMAILED_MISMATCHES])
         link = f"{settings.SITE_URL}{reverse('billing:reconciliation')}?start={day}&end={day}"
         for admin in admins:
-            context = {"user": admin, "day": day, "mismatches": open_, "count": len(open_), "link": link}
+            context = {"user": admin, "day": day, "mismatches": listed, "count": len(open_), "link": link}
             send_email(admin.email, "emails/reconciliation", context, tag="reconciliation")
             sent += 1
     if sent:

@@ -579,8 +579,11 @@ def reconciliation(request: StaffRequest):
     start, end, problem = _reconciliation_window(request)
     if problem:
         messages.warning(request, problem)
-    days = services.reconcile(request.user.partner.visible_partner_ids(), start, end)
+    partner_ids = request.user.partner.visible_partner_ids()
+    days = services.reconcile(partner_ids, start, end)
     mismatches = [m for day in days for m in day.mismatches]
+    page = lists.paginate(request, mismatches, count=len(mismatches))
+    services.hydrate(partner_ids, page.object_list)
     context = {
         "days": days,
         "start": start,
@@ -589,6 +592,9 @@ def reconciliation(request: StaffRequest):
         "mismatches": mismatches,
         "open_count": sum(1 for m in mismatches if not m.explained),
         "may_explain": request.user.has_perm("billing.add_reconciliationnote"),
+        # A page of the differences at a time: a partner that adjusts funds outside the portal has thousands a
+        # week (at 100,000 customers, 48,000 in 7 days: the whole list was 53 MB of HTML and took 12 s).
+        **lists.page_context(request, page),
     }
     return render_page(request, "billing/reconciliation.html", context)
 

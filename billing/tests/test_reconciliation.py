@@ -144,3 +144,32 @@ def test_the_morning_task_emails_admins_the_open_differences_of_yesterday(ra_adm
     assert sent >= 1 and len(to_ra) == 1
     assert "T-portal-only" in to_ra[0].body and "T-upstream-only" in to_ra[0].body
     assert "T-diff" not in to_ra[0].body  # explained
+
+
+def test_the_differences_are_shown_a_page_at_a_time_and_all_counted(client_for, ra_admin, planted, settings):
+    """A partner that adjusts funds outside the portal has thousands of differences a week: the page lists a
+    page of them (with their rows) and counts them all."""
+    AdjustRecord.objects.bulk_create(
+        AdjustRecord(
+            partner=planted,
+            customer_upstream_id="c-1",
+            trans_id=f"T-outside-{n:03}",
+            operation_type=AdjustRecord.OperationType.ALLOCATE,
+            amount=Decimal("1.00"),
+            operation_time=at(20, 14),
+        )
+        for n in range(45)
+    )
+    client = client_for(ra_admin)
+    query = {"start": "2026-11-20", "end": "2026-11-20"}
+    first = client.get(URL, query)
+    assert first.context["open_count"] == 48 and len(first.context["mismatches"]) == 48
+    shown = list(first.context["page"])
+    assert len(shown) == 20 and first.content.decode().count('data-testid="explain-form"') == 20
+    assert all(m.record is not None for m in shown if m.problem != "missing_upstream")
+    last = client.get(URL, {**query, "page": "3"})
+    rest = list(last.context["page"])
+    assert len(rest) == 8 and {m.trans_id for m in rest}.isdisjoint(m.trans_id for m in shown)
+    diff = next(m for m in first.context["mismatches"] if m.trans_id == "T-diff")
+    assert diff.adjustment is not None and diff.record is not None  # on the first page, hydrated
+    assert "T-outside-044" in last.content.decode()
