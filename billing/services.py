@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -1072,47 +1073,56 @@ def reconcile(partner_ids: list[int], start: date, end: date) -> list[Reconcilia
     begin = timezone.make_aware(datetime.combine(start, datetime.min.time()))
     finish = timezone.make_aware(datetime.combine(end + timedelta(days=1), datetime.min.time()))
     kinds = {AdjustRecord.OperationType.ALLOCATE: "allocate", AdjustRecord.OperationType.RECLAIM: "reclaim"}
-    # Matched on plain values (a week of a large partner is tens of thousands of rows); the mismatches a page
-    # or an email shows get their rows from hydrate().
-    adjustment_columns = ("upstream_transaction_id", "amount", "kind", "status", "finished_at")
-    record_columns = ("trans_id", "amount", "operation_type", "operation_time")
+    # Matched on plain values (a week of a large partner is tens of thousands of rows), each with its day in
+    # the active time zone computed by PostgreSQL; the mismatches a page or an email shows get their rows
+    # from hydrate().
+    zone = timezone.get_current_timezone()
+    adjustment_columns = ("upstream_transaction_id", "amount", "kind", "status", "day")
+    record_columns = ("trans_id", "amount", "operation_type", "day")
+
+    def adjustment_rows(queryset):
+        return queryset.annotate(day=TruncDate("finished_at", tzinfo=zone)).values_list(*adjustment_columns)
+
+    def record_rows(queryset):
+        return queryset.annotate(day=TruncDate("operation_time", tzinfo=zone)).values_list(*record_columns)
+
     portal = {
         row[0]: row
-        for row in Adjustment.objects.filter(
-            partner_id__in=partner_ids,
-            customer__isnull=False,
-            status=Adjustment.Status.SUCCEEDED,
-            finished_at__gte=begin,
-            finished_at__lt=finish,
-        ).values_list(*adjustment_columns)
+        for row in adjustment_rows(
+            Adjustment.objects.filter(
+                partner_id__in=partner_ids,
+                customer__isnull=False,
+                status=Adjustment.Status.SUCCEEDED,
+                finished_at__gte=begin,
+                finished_at__lt=finish,
+            )
+        )
     }
-    records = {
-        row[0]: row
-        for row in AdjustRecord.objects.filter(
-            partner_id__in=partner_ids,
-            operation_type__in=list(kinds),
-            operation_time__gte=begin,
-            operation_time__lt=finish,
-        ).values_list(*record_columns)
-    }
-    # The other half of pairs that straddle the window's edges.
+    in_window = AdjustRecord.objects.filter(
+        partner_id__in=partner_ids,
+        operation_type__in=list(kinds),
+        operation_time__gte=begin,
+        operation_time__lt=finish,
+    )
+    records = {row[0]: row for row in record_rows(in_window)}
+    # The other half of pairs that straddle the window's edges: the records of the portal's adjustments
+    # (a few), and the adjustments the window's records name (asked by a subquery, not a list of keys).
     records.update(
         {
             row[0]: row
-            for row in AdjustRecord.objects.filter(
-                partner_id__in=partner_ids, trans_id__in=[t for t in portal if t not in records]
-            ).values_list(*record_columns)
+            for row in record_rows(
+                AdjustRecord.objects.filter(
+                    partner_id__in=partner_ids, trans_id__in=[t for t in portal if t not in records]
+                )
+            )
         }
     )
-    portal.update(
-        {
-            row[0]: row
-            for row in Adjustment.objects.filter(
-                partner_id__in=partner_ids,
-                upstream_transaction_id__in=[t for t in records if t not in portal],
-            ).values_list(*adjustment_columns)
-        }
-    )
+    for row in adjustment_rows(
+        Adjustment.objects.filter(
+            partner_id__in=partner_ids, upstream_transaction_id__in=in_window.values("trans_id")
+        )
+    ):
+        portal.setdefault(row[0], row)
     # Explanations are written by people, a few per partner: read them all rather than name every key.
     notes = {
         n.trans_id: n
@@ -1123,12 +1133,9 @@ def reconcile(partner_ids: list[int], start: date, end: date) -> list[Reconcilia
         for n in range((end - start).days + 1)
     }
 
-    def day_of(when) -> date:
-        return timezone.localtime(when).date()
-
     for trans_id in portal.keys() | records.keys():
         adjustment, record = portal.get(trans_id), records.get(trans_id)
-        day = day_of(record[3] if record else adjustment[4])
+        day = record[3] if record else adjustment[4]
         bucket = days.get(day)
         if bucket is None:  # the far half of a pair whose day is outside the window
             continue
