@@ -129,7 +129,7 @@ def audit_log(request: StaffRequest):
     filterset = AuditEventFilter(request.GET or None, queryset=events)
     page = lists.paginate(request, lists.filtered(request, filterset), size=50)
     context = {"filter": filterset, **lists.page_context(request, page)}
-    return render_page(request, "accounts/audit_log.html", context, partial="table")
+    return render_page(request, "accounts/audit_log.html", context, partial="table", cached=True)
 
 
 @require_POST

@@ -73,6 +73,10 @@ PAGES: list[Page] = [
     Page("discounts_partner", "/billing/discounts/"),
     Page("discounts_commercial", "/billing/discounts/commercial/"),
     Page("discounts_offers", "/billing/discounts/offers/"),
+    Page("invitations", "/customers/invitations/"),
+    Page("resellers", "/billing/resellers/"),
+    Page("reconciliation", "/billing/reconciliation/"),
+    Page("audit_log", "/accounts/audit/"),
     Page("dashboard", "/"),
     Page("dashboard_all_resellers", "/?partner=resellers"),
 ]

@@ -215,3 +215,23 @@ def test_the_signed_in_user_through_every_middleware_can_be_keyed(
         client.get(LIST, headers=EN)
         client.get(reverse("portal:dashboard"), headers=EN)
     assert not [r for r in caplog.records if r.name == "portal.lib.fragments"]
+
+
+def test_the_audit_log_table_is_cached_and_shows_a_new_event_at_once(client_for, ra_admin):
+    from accounts import audit
+
+    client = client_for(ra_admin)
+    url = reverse("accounts:audit")
+
+    def table():
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get(url, headers={**EN, "HX-Request": "true"})
+        assert response.status_code == 200
+        return response.content.decode(), len(captured)
+
+    audit.record("customer_export", actor=ra_admin, summary="first export")
+    first, rendered = table()
+    again, cached = table()
+    assert again == first and "first export" in again and cached < rendered
+    audit.record("customer_export", actor=ra_admin, summary="second export")
+    assert "second export" in table()[0]
