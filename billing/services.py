@@ -1060,6 +1060,32 @@ class ReconciliationDay:
     def open_mismatches(self) -> int:
         return sum(1 for m in self.mismatches if not m.explained)
 
+    def summary(self) -> DaySummary:
+        return DaySummary(
+            self.day,
+            self.portal_count,
+            self.portal_total,
+            self.upstream_count,
+            self.upstream_total,
+            self.matched,
+            len(self.mismatches),
+            self.open_mismatches,
+        )
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    """A reconciled day as the page's table of days shows it: its differences counted, not listed."""
+
+    day: date
+    portal_count: int
+    portal_total: Decimal
+    upstream_count: int
+    upstream_total: Decimal
+    matched: int
+    mismatches: int
+    open_mismatches: int
+
 
 def reconcile(partner_ids: list[int], start: date, end: date) -> list[ReconciliationDay]:
     """Per day from `start` to `end` (days of the active time zone), the portal's succeeded customer
@@ -1162,8 +1188,14 @@ def reconcile(partner_ids: list[int], start: date, end: date) -> list[Reconcilia
 
 def hydrate(partner_ids: list[int], mismatches: list[Mismatch]) -> list[Mismatch]:
     """Give the mismatches to be shown their portal adjustment (only a succeeded one: the portal counts no
-    other) and their platform record: two queries for any number of them."""
+    other), their platform record and their explanation: three queries for any number of them."""
     wanted = [m.trans_id for m in mismatches]
+    notes = {
+        n.trans_id: n
+        for n in ReconciliationNote.objects.filter(
+            partner_id__in=partner_ids, trans_id__in=wanted
+        ).select_related("explained_by")
+    }
     adjustments = {
         a.upstream_transaction_id: a
         for a in Adjustment.objects.filter(
@@ -1174,6 +1206,7 @@ def hydrate(partner_ids: list[int], mismatches: list[Mismatch]) -> list[Mismatch
         r.trans_id: r for r in AdjustRecord.objects.filter(partner_id__in=partner_ids, trans_id__in=wanted)
     }
     for mismatch in mismatches:
+        mismatch.note = notes.get(mismatch.trans_id)
         if mismatch.problem != "missing_portal":
             mismatch.adjustment = adjustments.get(mismatch.trans_id)
         if mismatch.problem != "missing_upstream":
