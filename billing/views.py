@@ -625,7 +625,7 @@ def reconciliation(request: StaffRequest):
         "may_explain": request.user.has_perm("billing.add_reconciliationnote"),
         **lists.page_context(request, page),
     }
-    return render_page(request, "billing/reconciliation.html", context)
+    return render_page(request, "billing/reconciliation.html", context, partial="report", cached=True)
 
 
 @require_POST
