@@ -289,7 +289,7 @@ def _warning_rows(user, tab: str):
         else CustomerWarning.objects.visible_to(user)
     )
     return (
-        rows.select_related("customer", "customer__account_manager", "partner")
+        rows.select_related("customer", "customer__account_manager")
         # What the list does not show: the content (it shows the masked title), the handling's details.
         .defer(
             "content",
